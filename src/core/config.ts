@@ -1,0 +1,158 @@
+/**
+ * Configuration: defaults, then `citytrust.config.json` in the data directory (or the file
+ * named by --config / CITYTRUST_CONFIG), then CITYTRUST_* environment variables.
+ *
+ * Every key is declared once in SETTINGS with its type, default, environment variable and
+ * range. Validation runs at start and names the bad key, so an operator never chases a
+ * misconfiguration at run time. Unknown keys in the file are refused, not ignored: a typo
+ * such as `sever.port` would otherwise silently run with the default.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CityTrustError } from './errors.ts';
+
+type Kind = 'string' | 'int' | 'bool' | 'enum';
+
+interface Setting {
+  kind: Kind;
+  env: string;
+  default?: string | number | boolean;
+  min?: number;
+  max?: number;
+  values?: readonly string[];
+  doc: string;
+}
+
+export const SETTINGS = {
+  dataDir: { kind: 'string', env: 'CITYTRUST_DATA_DIR', default: '.citytrust', doc: 'Directory holding the SQLite database, the sealed keystore and the config file.' },
+  databaseUrl: { kind: 'string', env: 'DATABASE_URL', doc: 'PostgreSQL URL (postgres://…). Unset: embedded SQLite in the data directory.' },
+  'server.host': { kind: 'string', env: 'CITYTRUST_HOST', default: '127.0.0.1', doc: 'Address the HTTP server binds to.' },
+  'server.port': { kind: 'int', env: 'CITYTRUST_PORT', default: 8080, min: 0, max: 65535, doc: 'TCP port of the HTTP server (0 = any free port).' },
+  'server.bodyLimit': { kind: 'int', env: 'CITYTRUST_BODY_LIMIT', default: 1_048_576, min: 1024, max: 64 * 1_048_576, doc: 'Largest request body in bytes.' },
+  'server.rateLimit': { kind: 'int', env: 'CITYTRUST_RATE_LIMIT', default: 6000, min: 1, max: 10_000_000, doc: 'Requests per minute per client address (0 turns it off is not allowed).' },
+  'server.trustProxy': { kind: 'bool', env: 'CITYTRUST_TRUST_PROXY', default: false, doc: 'Trust X-Forwarded-For from a load balancer.' },
+  'log.level': { kind: 'enum', env: 'CITYTRUST_LOG_LEVEL', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Log level.' },
+  'audit.logName': { kind: 'string', env: 'CITYTRUST_AUDIT_LOG_NAME', default: 'citytrust.local/audit', doc: 'Origin line of audit checkpoints (C2SP signed-note); a schema-less URL-like name unique to this deployment.' },
+  'audit.checkpointIntervalMs': { kind: 'int', env: 'CITYTRUST_AUDIT_CHECKPOINT_MS', default: 1000, min: 100, max: 3_600_000, doc: 'How often a new signed checkpoint is made when the log grew.' },
+  'audit.maxBatch': { kind: 'int', env: 'CITYTRUST_AUDIT_MAX_BATCH', default: 4096, min: 1, max: 100_000, doc: 'Most events committed in one group commit.' },
+} as const satisfies Record<string, Setting>;
+
+export type SettingKey = keyof typeof SETTINGS;
+
+export interface Config {
+  dataDir: string;
+  databaseUrl: string | undefined;
+  server: { host: string; port: number; bodyLimit: number; rateLimit: number; trustProxy: boolean };
+  log: { level: string };
+  audit: { logName: string; checkpointIntervalMs: number; maxBatch: number };
+}
+
+export const CONFIG_FILE = 'citytrust.config.json';
+
+function bad(key: string, why: string): never {
+  throw new CityTrustError('CONFIG_INVALID', `configuration key "${key}" ${why}`, { details: { key } });
+}
+
+function coerce(key: string, s: Setting, raw: unknown, fromEnv: boolean): string | number | boolean {
+  switch (s.kind) {
+    case 'string':
+      if (typeof raw !== 'string' || raw.length === 0) bad(key, 'must be a non-empty string');
+      return raw;
+    case 'enum':
+      if (typeof raw !== 'string' || !s.values?.includes(raw)) bad(key, `must be one of ${s.values?.join(', ')}`);
+      return raw;
+    case 'bool':
+      if (typeof raw === 'boolean') return raw;
+      if (fromEnv && (raw === 'true' || raw === '1')) return true;
+      if (fromEnv && (raw === 'false' || raw === '0')) return false;
+      return bad(key, 'must be true or false');
+    case 'int': {
+      const n = typeof raw === 'number' ? raw : fromEnv && typeof raw === 'string' && /^-?\d+$/.test(raw) ? Number(raw) : NaN;
+      if (!Number.isSafeInteger(n)) bad(key, 'must be a whole number');
+      if (s.min !== undefined && n < s.min) bad(key, `must be at least ${s.min}`);
+      if (s.max !== undefined && n > s.max) bad(key, `must be at most ${s.max}`);
+      return n;
+    }
+  }
+}
+
+function flatten(obj: unknown, prefix: string, out: Map<string, unknown>): void {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    out.set(prefix, obj);
+    return;
+  }
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && !(key in SETTINGS)) flatten(v, key, out);
+    else out.set(key, v);
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Explicit config file; otherwise <dataDir>/citytrust.config.json when present. */
+  file?: string;
+  /** Overrides from command-line flags (highest precedence), as flat keys. */
+  overrides?: Partial<Record<SettingKey, string | number | boolean | undefined>>;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function loadConfig(opts: LoadConfigOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const values = new Map<string, string | number | boolean | undefined>();
+  for (const [key, s] of Object.entries(SETTINGS) as [SettingKey, Setting][]) values.set(key, s.default);
+
+  // The data directory decides where the file is, so resolve it first.
+  const dataDirOverride = opts.overrides?.dataDir ?? env.CITYTRUST_DATA_DIR;
+  const dataDir = resolve(String(dataDirOverride ?? SETTINGS.dataDir.default));
+  const file = opts.file ?? env.CITYTRUST_CONFIG ?? join(dataDir, CONFIG_FILE);
+
+  if (existsSync(file)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new CityTrustError('CONFIG_INVALID', `configuration file ${file} is not valid JSON`, { cause: e, details: { file } });
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) bad('(file)', 'must hold a JSON object');
+    const flat = new Map<string, unknown>();
+    flatten(parsed, '', flat);
+    for (const [key, raw] of flat) {
+      const s = (SETTINGS as Record<string, Setting>)[key];
+      if (!s) bad(key, 'is not a known setting');
+      values.set(key, coerce(key, s, raw, false));
+    }
+  } else if (opts.file !== undefined || env.CITYTRUST_CONFIG !== undefined) {
+    throw new CityTrustError('CONFIG_INVALID', `configuration file ${file} does not exist`, { details: { file } });
+  }
+
+  for (const [key, s] of Object.entries(SETTINGS) as [SettingKey, Setting][]) {
+    const raw = env[s.env];
+    if (raw !== undefined && raw !== '') values.set(key, coerce(`${key} (${s.env})`, s, raw, true));
+  }
+  for (const [key, raw] of Object.entries(opts.overrides ?? {})) {
+    const s = (SETTINGS as Record<string, Setting>)[key];
+    if (!s) bad(key, 'is not a known setting');
+    if (raw !== undefined) values.set(key, coerce(key, s, raw, true));
+  }
+
+  const g = <T>(k: SettingKey): T => values.get(k) as T;
+  const databaseUrl = g<string | undefined>('databaseUrl');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) bad('databaseUrl', 'must be a postgres:// URL');
+  return {
+    dataDir: resolve(g<string>('dataDir')),
+    databaseUrl,
+    server: {
+      host: g('server.host'),
+      port: g('server.port'),
+      bodyLimit: g('server.bodyLimit'),
+      rateLimit: g('server.rateLimit'),
+      trustProxy: g('server.trustProxy'),
+    },
+    log: { level: g('log.level') },
+    audit: {
+      logName: g('audit.logName'),
+      checkpointIntervalMs: g('audit.checkpointIntervalMs'),
+      maxBatch: g('audit.maxBatch'),
+    },
+  };
+}
