@@ -46,6 +46,32 @@ const CODES = {
   AUDIT_RANGE_INVALID: { status: 400, remedy: 'Ask for sizes and indices within the current tree size.' },
   AUDIT_LOG_CORRUPT: { status: 500, remedy: 'The stored log does not match its signed checkpoints: treat as an incident.' },
   AUDIT_CHECKPOINT_INVALID: { status: 422, remedy: 'The checkpoint is malformed or its signature does not verify with the log key.' },
+
+  // vault
+  VAULT_NOT_INITIALISED: { status: 503, remedy: 'Initialise the vault first (`citytrust vault init --shares 5 --threshold 3`).' },
+  VAULT_ALREADY_INITIALISED: { status: 409, remedy: 'The vault already has a master key; unseal it instead of initialising again.' },
+  VAULT_SEALED: { status: 503, remedy: 'Unseal the vault with the threshold number of unseal shares (`citytrust vault unseal`).' },
+  VAULT_ALREADY_UNSEALED: { status: 409, remedy: 'The vault is already unsealed; no share is needed.' },
+  VAULT_ZEROIZED: { status: 503, remedy: 'The vault destroyed its keys after a tamper event: investigate, then re-initialise and restore from backup.' },
+  VAULT_SHARE_MALFORMED: { status: 400, remedy: 'Enter the share exactly as printed (it starts with `cts1-`).' },
+  VAULT_SHARE_CORRUPT: { status: 400, remedy: 'The share checksum does not match: a character was mistyped or the share was altered.' },
+  VAULT_SHARE_MISMATCH: { status: 400, remedy: 'The share belongs to another vault, backup or threshold; use a share of this set.' },
+  VAULT_SHARE_DUPLICATE: { status: 409, remedy: 'This share was already entered; the next custodian enters theirs.' },
+  VAULT_UNSEAL_FAILED: { status: 401, remedy: 'The shares combine to a wrong key; start over with shares of this vault (repeated failures zeroize it).' },
+  VAULT_KEY_NOT_FOUND: { status: 404, remedy: 'Check the key id and that it belongs to your tenant (`citytrust vault keys`).' },
+  VAULT_KEY_DESTROYED: { status: 410, remedy: 'The key was destroyed and cannot be used; create or restore another.' },
+  VAULT_KEY_EXISTS: { status: 409, remedy: 'A key with this id is already in the vault; restore skips nothing, remove the conflict first.' },
+  VAULT_KEY_CORRUPT: { status: 500, remedy: 'The sealed key failed its integrity check; restore it from backup and treat the disk as suspect.' },
+  VAULT_USAGE_DENIED: { status: 403, remedy: 'The key does not allow this operation (see its usages) or the version is retired.' },
+  VAULT_USAGE_INVALID: { status: 400, remedy: 'Pick usages this key type supports (see docs/vault.md, key types).' },
+  VAULT_KEY_NOT_EXTRACTABLE: { status: 403, remedy: 'The key was created with extractable: false and cannot be wrapped out.' },
+  VAULT_CIPHERTEXT_MALFORMED: { status: 400, remedy: 'The ciphertext is truncated or not in the vault format; send it unchanged.' },
+  VAULT_DECRYPT_FAILED: { status: 422, remedy: 'Authentication failed: wrong key, wrong additional data, or the ciphertext was altered.' },
+  VAULT_PUBLIC_KEY_INVALID: { status: 400, remedy: 'Send the peer public key as SPKI DER or an uncompressed point on the key\'s curve.' },
+  VAULT_KEYSTORE_CORRUPT: { status: 500, remedy: 'The keystore failed an integrity check; restore from backup and treat the disk as suspect.' },
+  VAULT_BACKUP_INVALID: { status: 422, remedy: 'The backup archive is damaged or does not match the recovery shares given.' },
+  VAULT_UNSUPPORTED: { status: 501, remedy: 'This backend does not offer the operation; use the software backend or the HSM\'s own tools.' },
+  VAULT_BACKEND_ERROR: { status: 502, remedy: 'The HSM refused or failed the operation; check the token, PIN and the server log.' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof CODES;
