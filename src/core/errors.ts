@@ -46,6 +46,8 @@ const CODES = {
   AUDIT_RANGE_INVALID: { status: 400, remedy: 'Ask for sizes and indices within the current tree size.' },
   AUDIT_LOG_CORRUPT: { status: 500, remedy: 'The stored log does not match its signed checkpoints: treat as an incident.' },
   AUDIT_CHECKPOINT_INVALID: { status: 422, remedy: 'The checkpoint is malformed or its signature does not verify with the log key.' },
+  AUDIT_KEY_INVALID: { status: 400, remedy: 'Give the log key as <name>+<8 hex key id>+<base64(0x01 || 32-byte Ed25519 key)> (a C2SP vkey).' },
+  AUDIT_SIGNER_FAILED: { status: 500, remedy: 'The checkpoint signer returned a bad signature: check that the vault key matches the published log key.' },
 
   // vault
   VAULT_NOT_INITIALISED: { status: 503, remedy: 'Initialise the vault first (`citytrust vault init --shares 5 --threshold 3`).' },
