@@ -1,0 +1,78 @@
+/**
+ * The HTTP server: Fastify with request ids, body limits, rate limiting, security headers,
+ * Prometheus metrics, an OpenAPI description at /openapi.json and a docs page at /docs.
+ * One route module per domain; one error mapping for all of them (./errors.ts).
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { CityTrustError } from '../core/errors.ts';
+import type { AppContext } from './context.ts';
+import { errorHandler } from './errors.ts';
+import { createMetrics } from './metrics.ts';
+import { healthRoutes } from './routes/health.ts';
+import { accessRoutes } from './routes/access.ts';
+import { auditRoutes } from './routes/audit.ts';
+
+export const API_VERSION = '0.1.0';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
+  const metrics = createMetrics();
+  const app = Fastify({
+    loggerInstance: ctx.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    bodyLimit: ctx.config.server.bodyLimit,
+    trustProxy: ctx.config.server.trustProxy,
+    requestIdHeader: 'x-request-id',
+    // Accept a caller's request id only when it is short and plain; otherwise mint one.
+    genReqId: (req) => {
+      const h = req.headers['x-request-id'];
+      return typeof h === 'string' && REQUEST_ID.test(h) ? h : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
+    return503OnClosing: true,
+  });
+  app.decorateRequest('principal', undefined);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => errorHandler(new CityTrustError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply));
+
+  app.addHook('onRequest', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(helmet, {
+    // The API answers JSON; the docs page is the only HTML and its assets are served locally.
+    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], imgSrc: ["'self'", 'data:'], styleSrc: ["'self'", "'unsafe-inline'"], scriptSrc: ["'self'"] } },
+    hsts: { maxAge: 31536000, includeSubDomains: true },
+  });
+  await app.register(rateLimit, {
+    global: true,
+    max: ctx.config.server.rateLimit,
+    timeWindow: '1 minute',
+    errorResponseBuilder: (_req, c) => Object.assign(new Error('rate limited'), { statusCode: 429, retryAfter: c.after }),
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'citytrust API', version: API_VERSION, description: 'Trust platform for smart cities. Every error answers {code, message}; codes are stable.' },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'ct_<id>_<secret> API token' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => app.swagger());
+
+  healthRoutes(app, ctx, metrics);
+  accessRoutes(app, ctx);
+  auditRoutes(app, ctx);
+  return app;
+}

@@ -1,0 +1,31 @@
+/**
+ * Versioned migrations, applied in name order at start by Kysely's Migrator (which holds a
+ * lock so two servers starting together on one PostgreSQL apply each migration once).
+ * Migrations are append-only: a released migration is never edited.
+ */
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import * as m0001 from './0001_foundation.ts';
+
+export interface MigrationContext {
+  dialect: 'sqlite' | 'postgres';
+  /** Binary column type: blob on SQLite, bytea on PostgreSQL. */
+  bin: 'blob' | 'bytea';
+  /** 64-bit integer column type. */
+  int: 'integer' | 'bigint';
+}
+
+type Step = { up(db: Kysely<unknown>, ctx: MigrationContext): Promise<void> };
+
+const STEPS: Record<string, Step> = {
+  '0001_foundation': m0001,
+};
+
+export function migrationProvider(ctx: MigrationContext): MigrationProvider {
+  return {
+    async getMigrations(): Promise<Record<string, Migration>> {
+      const out: Record<string, Migration> = {};
+      for (const [name, step] of Object.entries(STEPS)) out[name] = { up: (db) => step.up(db, ctx) };
+      return out;
+    },
+  };
+}
