@@ -37,6 +37,8 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     return503OnClosing: true,
   });
   app.decorateRequest('principal', undefined);
+  // JSON only by default; routes that take other media (EST's PKCS#10, OCSP DER) add their own parser.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => errorHandler(new CityTrustError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply));
 
