@@ -41,6 +41,7 @@ export function hashLeaf(data: Uint8Array): Uint8Array {
 
 /** RFC 9162 §2.1.1: an interior node is HASH(0x01 || left || right). */
 export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
+  if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) throw new CityTrustError('INPUT_INVALID', `child hashes must be ${HASH_SIZE} bytes`);
   const buf = new Uint8Array(1 + 2 * HASH_SIZE);
   hashChildrenInto(left, right, buf, buf, 0);
   return buf.slice(0, HASH_SIZE);
@@ -109,7 +110,7 @@ function checkHash(h: unknown, what: string): asserts h is Uint8Array {
 
 function checkProofArray(proof: unknown): asserts proof is readonly Uint8Array[] {
   if (!Array.isArray(proof)) throw proofError('proof must be an array of hashes');
-  // RFC 9162 proofs have at most one node per tree level, so never more than 64.
+  // RFC 9162 proofs hold about one node per tree level: under 64 for any safe-integer size.
   if (proof.length > 64) throw proofError('proof is longer than any tree of safe-integer size needs');
   for (const p of proof) checkHash(p, 'every proof node');
 }
@@ -136,12 +137,10 @@ export function rootFromInclusionProof(leafHash: Uint8Array, index: number, tree
     if (isOdd(fn) || fn === sn) {
       // 4b: p is a left sibling.
       r = hashChildren(p, r);
-      if (!isOdd(fn)) {
-        // On the right border a node without a right sibling moves up unchanged.
-        while (!isOdd(fn) && fn !== 0) {
-          fn = half(fn);
-          sn = half(sn);
-        }
+      // 4b-ii: on the right border a node without a right sibling moves up unchanged.
+      while (!isOdd(fn) && fn !== 0) {
+        fn = half(fn);
+        sn = half(sn);
       }
     } else {
       r = hashChildren(r, p);
@@ -217,11 +216,10 @@ export function verifyConsistency(
     if (isOdd(fn) || fn === sn) {
       fr = hashChildren(c, fr);
       sr = hashChildren(c, sr);
-      if (!isOdd(fn)) {
-        while (!isOdd(fn) && fn !== 0) {
-          fn = half(fn);
-          sn = half(sn);
-        }
+      // 6b-iii.
+      while (!isOdd(fn) && fn !== 0) {
+        fn = half(fn);
+        sn = half(sn);
       }
     } else {
       sr = hashChildren(sr, c);
