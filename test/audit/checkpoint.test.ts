@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import { CityTrustError, isCityTrustError, type ErrorCode } from '../../src/core/errors.ts';
 import { fromBase64, toBase64, toHex } from '../../src/core/bytes.ts';
-import { emptyRoot, hashLeaf } from '../../src/audit/merkle.ts';
+import { emptyRoot, hashChildren, hashLeaf, verifyConsistency, verifyInclusion } from '../../src/audit/merkle.ts';
 import { formatCheckpoint, openCheckpoint, openNote, signCheckpoint, signNote } from '../../src/audit/checkpoint.ts';
 import { ed25519KeyId, ed25519NoteSigner, encodeVerifierKey, isValidKeyName, parseVerifierKey } from '../../src/audit/note-signer.ts';
 import type { NoteSigner } from '../../src/audit/types.ts';
@@ -368,5 +368,30 @@ describe('ed25519NoteSigner', () => {
     const before = toHex(a.publicKey);
     a.publicKey.fill(0);
     assert.equal(toHex(a.publicKey), before);
+  });
+});
+
+describe('the worked example in docs/audit-log.md', () => {
+  const VKEY = 'citytrust.example/audit+7732980f+ASm1Q5SrwwXZEQ1J94C3+Dr3nbHr2qxmgwd/Bcu/LscR';
+  const NOTE =
+    'citytrust.example/audit\n3\n1Pksj7uJcg6ztVZ3x9fvrd/rENEaGoSguo8aIzN/qpU=\n\n' +
+    '— citytrust.example/audit dzKYDxRN92/1I7E5L4VYM6MKBOC6jvsaxrEW1uYcRiSSDPuQnjAaZTNr/OSGN+elsgFWNENyXHuz9d/qPKISFMmW5gc=\n';
+
+  it('derives the documented key ID and verifies the documented checkpoint', () => {
+    const key = parseVerifierKey(VKEY);
+    assert.equal(toHex(key.publicKey), '29b54394abc305d9110d49f780b7f83af79db1ebdaac6683077f05cbbf2ec711');
+    assert.equal(toHex(key.keyId), '7732980f');
+    const cp = openCheckpoint(NOTE, key, { origin: 'citytrust.example/audit' });
+    assert.equal(cp.size, 3);
+    assert.equal(toHex(cp.rootHash), 'd4f92c8fbb89720eb3b55677c7d7efaddfeb10d11a1a84a0ba8f1a23337faa95');
+  });
+  it('has the documented root for the leaves "leaf 0", "leaf 1", "leaf 2"', () => {
+    const [h0, h1, h2] = ['leaf 0', 'leaf 1', 'leaf 2'].map((s) => hashLeaf(new TextEncoder().encode(s))) as [Uint8Array, Uint8Array, Uint8Array];
+    assert.equal(toHex(h0), '1bb97dcc21635d47e2663efdfd0a174686d98dd701352dd2cd06e8b43fd3d305');
+    const h01 = hashChildren(h0, h1);
+    assert.equal(toHex(h01), 'fc5f6b88ff8554f75bb2f9e6f39c31b1936d44b69276edf7b1205a955b9761e3');
+    assert.equal(toHex(hashChildren(h01, h2)), 'd4f92c8fbb89720eb3b55677c7d7efaddfeb10d11a1a84a0ba8f1a23337faa95');
+    verifyInclusion(h0, 0, 3, [h1, h2], hashChildren(h01, h2));
+    verifyConsistency(2, 3, [h2], h01, hashChildren(h01, h2));
   });
 });
