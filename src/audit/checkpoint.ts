@@ -68,6 +68,9 @@ export async function signNote(text: string, signer: NoteSigner): Promise<string
   if (typeof text !== 'string' || !text.endsWith('\n') || !text.isWellFormed() || CONTROL_EXCEPT_NEWLINE.test(text)) {
     throw invalid('note text must be well-formed text ending in a newline, without control characters');
   }
+  if (typeof signer !== 'object' || signer === null || typeof signer.sign !== 'function') {
+    throw new CityTrustError('AUDIT_SIGNER_FAILED', 'the note signer is not a NoteSigner');
+  }
   let verifier;
   try {
     verifier = prepareVerifier({ name: signer.name, publicKey: signer.publicKey });
@@ -167,6 +170,7 @@ function parseSignatureLine(line: string): { name: string; keyId: Uint8Array; si
  * the spec's SHOULD as a MUST (no spaces, no plus), so it can also serve as the key name.
  */
 export function formatCheckpoint(cp: CheckpointInput): string {
+  if (typeof cp !== 'object' || cp === null) throw invalid('checkpoint must be an object');
   if (!isValidKeyName(cp.origin)) throw invalid('origin must be non-empty, without spaces, plus signs or control characters');
   if (!isSafeIndex(cp.size)) throw invalid('tree size must be a non-negative safe integer');
   if (!(cp.rootHash instanceof Uint8Array) || cp.rootHash.length !== HASH_SIZE) throw invalid(`root hash must be ${HASH_SIZE} bytes`);
@@ -197,7 +201,7 @@ export function openCheckpoint(note: string | Uint8Array, verifier: NoteVerifier
   if (lines.length < 3) throw invalid('checkpoint needs an origin, a tree size and a root hash');
   if (lines.some((l) => l.length === 0)) throw invalid('checkpoint lines must be non-empty');
   const [origin, sizeLine, rootLine, ...extensions] = lines as [string, string, string, ...string[]];
-  if (options.origin !== undefined && origin !== options.origin) throw invalid('checkpoint is for another origin');
+  if (options?.origin !== undefined && origin !== options.origin) throw invalid('checkpoint is for another origin');
   if (!DECIMAL.test(sizeLine)) throw invalid('tree size must be a decimal number without leading zeros');
   const size = Number(sizeLine);
   if (!Number.isSafeInteger(size)) throw invalid('tree size is beyond 2^53 - 1');

@@ -41,6 +41,7 @@ function keyError(message: string): CityTrustError {
 }
 
 function checkKey(key: NoteVerifierKey): void {
+  if (typeof key !== 'object' || key === null) throw keyError('verifier key must be an object with a name and a public key');
   if (!isValidKeyName(key.name)) throw keyError('key name must be non-empty without spaces, plus signs or control characters');
   if (!(key.publicKey instanceof Uint8Array) || key.publicKey.length !== ED25519_PUBLIC_KEY_SIZE) {
     throw keyError(`Ed25519 public key must be ${ED25519_PUBLIC_KEY_SIZE} bytes`);

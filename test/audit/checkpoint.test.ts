@@ -395,3 +395,16 @@ describe('the worked example in docs/audit-log.md', () => {
     verifyConsistency(2, 3, [h2], h01, hashChildren(h01, h2));
   });
 });
+
+describe('arguments of the wrong shape', () => {
+  const signer = ed25519NoteSigner('citytrust.example/audit');
+  it('get a specific code instead of a TypeError', async () => {
+    const anyArg = (x: unknown) => x as never;
+    await rejects(signCheckpoint(anyArg(null), signer), 'AUDIT_CHECKPOINT_INVALID');
+    await rejects(signCheckpoint({ origin: 'o', size: 1, rootHash: ROOT }, anyArg(null)), 'AUDIT_SIGNER_FAILED');
+    await rejects(signNote(anyArg(42), signer), 'AUDIT_CHECKPOINT_INVALID');
+    assert.throws(() => openCheckpoint(anyArg(42), signer), INVALID);
+    assert.throws(() => openCheckpoint('o\n1\n\n', anyArg(null)), code('AUDIT_KEY_INVALID'));
+    assert.throws(() => parseVerifierKey(anyArg(undefined)), code('AUDIT_KEY_INVALID'));
+  });
+});
