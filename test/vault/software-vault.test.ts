@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDecipheriv, createPublicKey, generateKeyPairSync, randomBytes, verify as nodeVerify } from 'node:crypto';
+import { createDecipheriv, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, verify as nodeVerify } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeShare, encodeShare, CHECKPOINT_ACTOR } from '../../src/vault/index.ts';
@@ -212,7 +212,7 @@ describe('software vault: keystore', () => {
     d.setAAD(wrapped.subarray(0, 10));
     d.setAuthTag(wrapped.subarray(wrapped.length - 16));
     const pkcs8 = Buffer.concat([d.update(wrapped.subarray(22, wrapped.length - 16)), d.final()]);
-    const pub = createPublicKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+    const pub = createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }));
     assert.equal(Buffer.from(pub.export({ format: 'jwk' }).x!, 'base64url').toString('hex'), Buffer.from((await o.vault.publicKey(TRANSIT, key.id)).raw).toString('hex'));
   });
 });
