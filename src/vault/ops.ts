@@ -8,7 +8,6 @@ import {
   createDecipheriv,
   createHmac,
   createPrivateKey,
-  createPublicKey,
   diffieHellman,
   generateKeyPairSync,
   hkdfSync,
@@ -18,6 +17,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { CityTrustError } from '../core/errors.ts';
+import { exportRawPublicKey, importRawPublicKey, importSpkiPublicKey } from '../crypto/index.ts';
 import type { KeyType, SignatureFormat } from './types.ts';
 
 export const IV_BYTES = 12;
@@ -66,11 +66,8 @@ export function spkiOf(publicKey: KeyObject): Uint8Array {
 }
 
 /** SEC 1 uncompressed point for EC, the 32-byte key for Ed25519. */
-export function rawPublicKey(type: AsymmetricType, publicKey: KeyObject): Uint8Array {
-  const jwk = publicKey.export({ format: 'jwk' });
-  const x = Buffer.from(String(jwk.x), 'base64url');
-  if (type === 'ed25519') return new Uint8Array(x);
-  return new Uint8Array(Buffer.concat([Buffer.from([4]), x, Buffer.from(String(jwk.y), 'base64url')]));
+export function rawPublicKey(publicKey: KeyObject): Uint8Array {
+  return exportRawPublicKey(publicKey, 'uncompressed');
 }
 
 function requireFormat(type: AsymmetricType, format: SignatureFormat | undefined): 'der' | 'ieee-p1363' | undefined {
@@ -135,32 +132,20 @@ export function hmacSha256(key: Uint8Array | KeyObject, data: Uint8Array): Uint8
   return new Uint8Array(createHmac('sha256', key).update(data).digest());
 }
 
-// SubjectPublicKeyInfo prefixes for a bare point (RFC 5480 §2): SEQ { SEQ { id-ecPublicKey, curve }, BIT STRING }.
-const SPKI_PREFIX: Record<string, Buffer> = {
-  'ec-p256:65': Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'),
-  'ec-p256:33': Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex'),
-  'ec-p384:97': Buffer.from('3076301006072a8648ce3d020106052b81040022036200', 'hex'),
-  'ec-p384:49': Buffer.from('3046301006072a8648ce3d020106052b81040022033200', 'hex'),
-};
-
-/** A peer key for ECDH on the given curve, as SPKI DER or a SEC 1 point; checked to be on the curve. */
+/**
+ * A peer key for ECDH on the key's curve, as SPKI DER or a SEC 1 point (compressed or not).
+ * Parsing is src/crypto's, which accepts only canonical encodings and points on the curve.
+ */
 export function peerPublicKey(type: 'ec-p256' | 'ec-p384', peer: Uint8Array): KeyObject {
-  const bad = (cause?: unknown): never => {
-    throw new CityTrustError('VAULT_PUBLIC_KEY_INVALID', `the peer key is not a ${type} public key`, cause === undefined ? undefined : { cause });
-  };
-  if (!(peer instanceof Uint8Array) || peer.length === 0 || peer.length > 1024) return bad();
-  const prefix = peer[0] === 0x30 ? undefined : SPKI_PREFIX[`${type}:${peer.length}`];
-  if (peer[0] !== 0x30 && !prefix) return bad();
-  const der = prefix ? Buffer.concat([prefix, peer]) : Buffer.from(peer);
-  let key: KeyObject;
-  try {
-    // OpenSSL refuses points not on the curve while decoding (SEC 1 §3.2.2.1 partial validation).
-    key = createPublicKey({ key: der, format: 'der', type: 'spki' });
-  } catch (e) {
-    return bad(e);
+  if (!(peer instanceof Uint8Array) || peer.length === 0 || peer.length > 1024) {
+    throw new CityTrustError('VAULT_PUBLIC_KEY_INVALID', `the peer key is not a ${type} public key`);
   }
-  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== (type === 'ec-p256' ? 'prime256v1' : 'secp384r1')) bad();
-  return key;
+  const curve = type === 'ec-p256' ? 'P-256' : 'P-384';
+  try {
+    return peer[0] === 0x30 ? importSpkiPublicKey(curve, peer) : importRawPublicKey(curve, peer);
+  } catch (cause) {
+    throw new CityTrustError('VAULT_PUBLIC_KEY_INVALID', `the peer key is not a ${type} public key`, { cause });
+  }
 }
 
 /** ECDH shared secret (SEC 1 §3.3.1) into HKDF-SHA256 (RFC 5869); the raw secret is wiped. */

@@ -36,7 +36,7 @@ export function liveFromMaterial(type: KeyType, material: Uint8Array): LiveVersi
   if (isAsymmetric(type)) {
     const privateKey = privateKeyFromMaterial(type, material);
     const publicKey = createPublicKey(privateKey);
-    return { kind: 'asymmetric', type, privateKey, publicKey, spki: spkiOf(publicKey), raw: rawPublicKey(type, publicKey) };
+    return { kind: 'asymmetric', type, privateKey, publicKey, spki: spkiOf(publicKey), raw: rawPublicKey(publicKey) };
   }
   if (material.length !== 32) throw new CityTrustError('INPUT_INVALID', `a ${type} key is 32 bytes`);
   // Buffer.alloc never hands out a slice of the shared pool, so wiping it wipes only this key.
