@@ -33,7 +33,7 @@ export type {
 export { KEY_TYPES, SYSTEM_CALLER } from './types.ts';
 export { ALLOWED_USAGES, RETIRED_USAGES, LIMITS } from './policy.ts';
 export { SoftwareVault, type SoftwareVaultOptions, type InitOptions, type InitResult } from './software/vault.ts';
-// PKCS11_EXPORT
+export { Pkcs11Vault, type Pkcs11VaultOptions } from './pkcs11/vault.ts';
 export { EnvelopeCipher, ENVELOPE_OVERHEAD } from './envelope.ts';
 export { vaultNoteSigner } from './note-signer.ts';
 export { CHECKPOINT_ACTOR } from './usage.ts';

@@ -157,3 +157,7 @@ export function ecdhHkdf(privateKey: KeyObject, peer: KeyObject, salt: Uint8Arra
     z.fill(0);
   }
 }
+
+export function hkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+  return new Uint8Array(hkdfSync('sha256', ikm, salt, info, length));
+}
