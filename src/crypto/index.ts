@@ -79,3 +79,60 @@ export {
   type CborLimits,
   type CborDecodeOptions,
 } from './cbor/codec.ts';
+
+// COSE (RFC 9052 / 9053; docs/cose.md)
+export {
+  COSE_ALGORITHM_IDS,
+  COSE_SIGN_ALGORITHMS,
+  COSE_MAC_ALGORITHMS,
+  COSE_CONTENT_ALGORITHMS,
+  COSE_RECIPIENT_ALGORITHMS,
+  type CoseAlgorithmName,
+  type CoseSignAlgorithm,
+  type CoseMacAlgorithm,
+  type CoseContentAlgorithm,
+  type CoseRecipientAlgorithm,
+} from './cose/algorithms.ts';
+export { HEADER, type HeaderLabel, type HeaderMap } from './cose/headers.ts';
+export { COSE_TAG } from './cose/message.ts';
+export type { KeyHints, KeyResolver } from './cose/resolve.ts';
+export {
+  createCoseSign1,
+  verifyCoseSign1,
+  keyObjectSigner,
+  coseVerifierKey,
+  type CoseSigner,
+  type CoseVerifierKey,
+  type CreateSign1Options,
+  type VerifySign1Options,
+  type VerifiedSign1,
+  type VerifiedCoseMessage,
+} from './cose/sign1.ts';
+export {
+  createCoseMac0,
+  verifyCoseMac0,
+  coseMacKey,
+  type CoseMacKey,
+  type CreateMac0Options,
+  type VerifyMac0Options,
+  type VerifiedMac0,
+} from './cose/mac0.ts';
+export { coseContentKey, type CoseContentKey } from './cose/content.ts';
+export {
+  createCoseEncrypt0,
+  decryptCoseEncrypt0,
+  type CreateEncrypt0Options,
+  type DecryptEncrypt0Options,
+  type DecryptedCose,
+} from './cose/encrypt0.ts';
+export {
+  createCoseEncryptEcdhEs,
+  decryptCoseEncrypt,
+  keyObjectAgreement,
+  type CoseKeyAgreement,
+  type CoseRecipientOption,
+  type CreateEncryptEcdhEsOptions,
+  type DecryptEncryptOptions,
+} from './cose/encrypt.ts';
+export { coseKdfContext, type KdfContextInput, type PartyInfo } from './cose/kdf.ts';
+export { fromCoseKey, toCoseKey, COSE_KEY_LABEL, COSE_KTY, type CoseKey, type ToCoseKeyOptions } from './cose/key.ts';
