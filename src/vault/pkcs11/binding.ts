@@ -3,9 +3,10 @@
  * that a deployment using only the software backend never loads native code.
  */
 import { createRequire } from 'node:module';
+import type * as Pkcs11 from 'pkcs11js';
 import { CityTrustError } from '../../core/errors.ts';
 
-type Pkcs11Module = typeof import('pkcs11js');
+type Pkcs11Module = typeof Pkcs11;
 let cached: Pkcs11Module | undefined;
 
 export function pk(): Pkcs11Module {
