@@ -47,7 +47,8 @@ describe('RFC 9053 HKDF and COSE_KDF_Context: COSE WG hkdf-hmac-sha-examples', (
     const isMac = v.input.mac !== undefined;
     const body = isMac ? v.input.mac : v.input.enveloped;
     const r0 = body.recipients[0];
-    const msg = decodeCbor(v.output, { ...CBOR_DEFAULT_LIMITS, allowedTags: [96, 97] }) as CborTag;
+    const msg = decodeCbor(v.output, { ...CBOR_DEFAULT_LIMITS, allowedTags: [96, 97] });
+    assert.ok(msg instanceof CborTag && msg.tag === (isMac ? 97 : 96));
     const parts = msg.value as unknown[];
     const [rProt, rUnprot] = (parts[parts.length - 1] as [Uint8Array, Map<number, unknown>][])[0] as [Uint8Array, Map<number, unknown>];
     const contentAlg = ALG_IDS[String(body.protected.alg)] as number;
