@@ -8,7 +8,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { CityTrustError } from '../core/errors.ts';
 import { fromBase64Url, fromHex, concatBytes, wipe } from '../core/bytes.ts';
 import { isOneOf, KEY_KINDS, type KeyKind } from './algorithms.ts';
-import { assertBytes, compareBytes, isAllZero, u8 } from './internal.ts';
+import { assertBytes, compareBytes, isAllZero } from './internal.ts';
 
 interface CurveInfo {
   readonly nodeCurve: string;
@@ -191,11 +191,15 @@ export function exportRawPublicKey(key: KeyObject, form: 'uncompressed' | 'compr
   return concatBytes(Uint8Array.of(0x04), x, y);
 }
 
-/** Export a public key as canonical SPKI DER. */
+/**
+ * Export a public key as canonical SPKI DER: named curve, uncompressed point (RFC 5480 §2.2).
+ * node's own `export({ type: 'spki' })` keeps the compressed form of a key imported compressed;
+ * this function never does, so equal keys always give equal bytes.
+ */
 export function exportSpkiPublicKey(key: KeyObject): Uint8Array {
-  keyKind(key);
-  if (key.type !== 'public') throw new CityTrustError('CRYPTO_KEY_INVALID', 'expected a public key');
-  return u8(key.export({ format: 'der', type: 'spki' }));
+  const kind = keyKind(key);
+  const raw = exportRawPublicKey(key, 'uncompressed');
+  return concatBytes(kind === 'Ed25519' ? ED25519_SPKI : EC[kind].spkiUncompressed, raw);
 }
 
 /**

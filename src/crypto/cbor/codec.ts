@@ -84,7 +84,8 @@ function normalise(value: unknown, depth: number): unknown {
       // cbor-x writes numbers beyond 32 bits as float64; 8-byte integers go through bigint.
       return value >= TWO_32 || value < -TWO_32 ? BigInt(value) : value;
     case 'bigint':
-      if (value > U64_MAX || value < -U64_MAX - 1n) unsupported('integer outside the 64-bit CBOR range');
+      // cbor-x cannot write -2^64 without a bignum tag, so the encodable range stops one short of CBOR's.
+      if (value > U64_MAX || value < -U64_MAX) unsupported('integer outside [-(2^64 - 1), 2^64 - 1]');
       // cbor-x always writes a bigint in 8 bytes; smaller values must take the shortest form.
       return value < BigInt(TWO_32) && value >= -BigInt(TWO_32) ? Number(value) : value;
     case 'string':
