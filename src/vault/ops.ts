@@ -104,7 +104,8 @@ export function aeadEncrypt(key: Uint8Array | KeyObject, plaintext: Uint8Array, 
   if (aad && aad.length > 0) c.setAAD(aad);
   const head = c.update(plaintext);
   const tail = c.final();
-  return { iv: new Uint8Array(iv), ciphertext: new Uint8Array(Buffer.concat([head, tail, c.getAuthTag()])) };
+  // Buffers are Uint8Arrays; no copy on the hot path (neither holds a secret).
+  return { iv, ciphertext: Buffer.concat([head, tail, c.getAuthTag()]) };
 }
 
 export function checkAeadInput(iv: unknown, ciphertext: unknown): void {

@@ -26,6 +26,7 @@ export class UsageMeter {
   readonly #audit: AuditSink;
   readonly #log: Logger;
   #pending = new Map<string, Counter>();
+  #last: Counter | undefined;
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
 
@@ -41,11 +42,16 @@ export class UsageMeter {
 
   count(keyId: string, tenant: string | null, actor: string, kind: UseKind): void {
     if (actor === CHECKPOINT_ACTOR) return;
-    const k = `${keyId}\n${actor}`;
-    let c = this.#pending.get(k);
-    if (!c) {
-      c = { keyId, tenant, actor, counts: {} };
-      this.#pending.set(k, c);
+    // Fast path: the same key and actor as the previous call (a hot loop) skips the map lookup.
+    let c = this.#last;
+    if (c === undefined || c.keyId !== keyId || c.actor !== actor) {
+      const k = `${keyId}\n${actor}`;
+      c = this.#pending.get(k);
+      if (!c) {
+        c = { keyId, tenant, actor, counts: {} };
+        this.#pending.set(k, c);
+      }
+      this.#last = c;
     }
     c.counts[kind] = (c.counts[kind] ?? 0) + 1;
   }
@@ -60,6 +66,7 @@ export class UsageMeter {
     if (this.#pending.size === 0) return;
     const batch = this.#pending;
     this.#pending = new Map();
+    this.#last = undefined;
     for (const c of batch.values()) {
       try {
         await this.#audit.append({ actor: c.actor, tenant: c.tenant, action: 'vault.key.use', subject: c.keyId, details: { counts: c.counts } });

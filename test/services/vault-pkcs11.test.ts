@@ -84,6 +84,13 @@ if (!available) {
     });
 
     it('runs operations concurrently over the session pool', async () => {
+      // Signing on worker threads while the main thread starts more: crashed the process before
+      // C_Initialize asked for CKF_OS_LOCKING_OK.
+      const signer = await vault.createKey(TRANSIT, { type: 'ec-p256', label: 'pool signer' });
+      for (let round = 0; round < 5; round++) {
+        const sigs = await Promise.all(Array.from({ length: 40 }, () => vault.sign(TRANSIT, signer.id, enc('m'), { format: 'p1363' })));
+        assert.ok(sigs.every((s) => s.signature.length === 64));
+      }
       const key = await vault.createKey(TRANSIT, { type: 'aes-256-gcm', label: 'pool' });
       const results = await Promise.all(Array.from({ length: 32 }, (_, i) => vault.encrypt(TRANSIT, key.id, enc(`record ${i}`))));
       const opened = await Promise.all(results.map((ct) => vault.decrypt(TRANSIT, key.id, ct)));

@@ -100,7 +100,9 @@ export class Pkcs11Vault implements KeyVault, TamperResponsive {
     let pool: SessionPool | undefined;
     try {
       lib.load(o.library);
-      lib.C_Initialize();
+      // Operations run on libuv worker threads (C_SignAsync …) while the main thread starts others:
+      // without CKF_OS_LOCKING_OK the module may assume one thread and corrupt its heap (v2.40 §5.4).
+      lib.C_Initialize({ flags: p.CKF_OS_LOCKING_OK });
       const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === o.tokenLabel);
       if (!slot) throw new CityTrustError('VAULT_BACKEND_ERROR', `no PKCS#11 token labelled "${o.tokenLabel}"`);
       pool = new SessionPool(lib, slot, o.sessions ?? 4, p.CKF_SERIAL_SESSION | p.CKF_RW_SESSION);

@@ -51,7 +51,7 @@ import type {
 } from '../types.ts';
 import { decodeKeyFile, deriveMasterKeys, encodeKeyFile, gcmOpen, gcmSeal, keyAad, makeMeta, masterMatches, parseMeta, wipeMasterKeys, type KeyRecord, type MasterKeys, type SealedVersion, type VaultMeta } from './format.ts';
 import { ensureDir, listFiles, overwriteAndRemove, removeTempFiles, writeFileAtomic } from './files.ts';
-import { liveFromMaterial, materialOf, wipeLive, type LiveAsymmetric, type LiveSecret, type LiveVersion } from './live.ts';
+import { liveFromMaterial, materialOf, secretOf, wipeLive, type LiveAsymmetric, type LiveVersion } from './live.ts';
 
 export interface SoftwareVaultOptions {
   readonly dataDir: string;
@@ -488,7 +488,7 @@ export class SoftwareVault implements KeyVault, Sealable, TamperResponsive, KeyB
     const { live, version } = this.#use(caller, keyId, 'encrypt', undefined, 'encrypt');
     policy.checkBytes('plaintext', plaintext, policy.LIMITS.data);
     if (aad !== undefined) policy.checkBytes('aad', aad, policy.LIMITS.aad);
-    const { iv, ciphertext } = ops.aeadEncrypt((live as LiveSecret).secret, plaintext, aad);
+    const { iv, ciphertext } = ops.aeadEncrypt(secretOf(live), plaintext, aad);
     return { keyId, version, iv, ciphertext };
   }
 
@@ -498,7 +498,7 @@ export class SoftwareVault implements KeyVault, Sealable, TamperResponsive, KeyB
     ops.checkAeadInput(input.iv, input.ciphertext);
     policy.checkBytes('ciphertext', input.ciphertext, policy.LIMITS.data + ops.TAG_BYTES);
     if (aad !== undefined) policy.checkBytes('aad', aad, policy.LIMITS.aad);
-    return ops.aeadDecrypt((live as LiveSecret).secret, input.iv, input.ciphertext, aad);
+    return ops.aeadDecrypt(secretOf(live), input.iv, input.ciphertext, aad);
   }
 
   async deriveKey(caller: VaultCaller, keyId: string, options: DeriveOptions): Promise<Uint8Array> {
@@ -514,7 +514,7 @@ export class SoftwareVault implements KeyVault, Sealable, TamperResponsive, KeyB
   async mac(caller: VaultCaller, keyId: string, data: Uint8Array): Promise<Uint8Array> {
     const { live } = this.#use(caller, keyId, 'mac', undefined, 'mac');
     policy.checkBytes('data', data, policy.LIMITS.data);
-    return ops.hmacSha256((live as LiveSecret).secret, data);
+    return ops.hmacSha256(secretOf(live), data);
   }
 
   async verifyMac(caller: VaultCaller, keyId: string, data: Uint8Array, tag: Uint8Array, version?: number): Promise<boolean> {
@@ -522,7 +522,7 @@ export class SoftwareVault implements KeyVault, Sealable, TamperResponsive, KeyB
     if (info.type !== 'hmac-sha256') throw new CityTrustError('VAULT_USAGE_DENIED', 'only HMAC keys verify MACs');
     policy.checkBytes('data', data, policy.LIMITS.data);
     policy.checkBytes('tag', tag, 64);
-    return constantTimeEqual(ops.hmacSha256((live as LiveSecret).secret, data), tag);
+    return constantTimeEqual(ops.hmacSha256(secretOf(live), data), tag);
   }
 
   async wrapKey(caller: VaultCaller, wrappingKeyId: string, keyId: string): Promise<Uint8Array> {
@@ -534,7 +534,7 @@ export class SoftwareVault implements KeyVault, Sealable, TamperResponsive, KeyB
     const material = materialOf(target.live.get(t.currentVersion)!);
     try {
       const header = wrapHeader(t.type, w.version);
-      const { iv, ciphertext } = ops.aeadEncrypt((w.live as LiveSecret).secret, material, header);
+      const { iv, ciphertext } = ops.aeadEncrypt(secretOf(w.live), material, header);
       return new Uint8Array(Buffer.concat([header, iv, ciphertext]));
     } finally {
       material.fill(0);
@@ -547,7 +547,7 @@ export class SoftwareVault implements KeyVault, Sealable, TamperResponsive, KeyB
     const parsed = parseWrapped(wrapped);
     const w = this.#use(caller, wrappingKeyId, 'unwrap', parsed.wrappingVersion, 'unwrap');
     const spec = policy.checkCreateOptions({ ...options, type: parsed.type });
-    const material = ops.aeadDecrypt((w.live as LiveSecret).secret, parsed.iv, parsed.ciphertext, parsed.header);
+    const material = ops.aeadDecrypt(secretOf(w.live), parsed.iv, parsed.ciphertext, parsed.header);
     try {
       liveFromMaterial(spec.type, material);
       return await this.#addKey(caller, spec, material, 'vault.key.unwrap');
