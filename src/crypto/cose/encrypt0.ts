@@ -48,6 +48,10 @@ export function createCoseEncrypt0(opts: CreateEncrypt0Options): Uint8Array {
     unprotected.set(HEADER.partialIv, opts.partialIv);
   } else {
     iv = opts.iv ?? randomBytes(CONTENT_ALG_PARAMS[alg].nonceLength);
+    assertBytes('iv', iv);
+    if (iv.length !== CONTENT_ALG_PARAMS[alg].nonceLength) {
+      throw new CityTrustError('CRYPTO_IV_LENGTH', `${alg} takes a ${CONTENT_ALG_PARAMS[alg].nonceLength}-byte IV`);
+    }
     unprotected.set(HEADER.iv, iv);
   }
   const { protectedMap, unprotectedMap } = senderHeaders(COSE_ALGORITHM_IDS[alg], opts.protectedHeaders, unprotected, {});
