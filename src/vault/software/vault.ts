@@ -326,7 +326,10 @@ export class SoftwareVault implements KeyVault, Sealable, TamperResponsive, KeyB
     this.#tamper = { at: this.#clock.now(), source, reason: safeReason };
     const memoryMs = performance.now() - t0;
     this.#log.fatal({ source, reason: safeReason, memoryMs }, 'vault: TAMPER — keys zeroized');
+    // Counts gathered before the event still reach the log (they are forensic evidence).
+    const flushed = this.#meter.flush().catch(() => undefined);
     return this.#destroyFiles().then(async () => {
+      await flushed;
       const filesMs = performance.now() - t0;
       await writeFileAtomic(join(this.#root, 'TAMPERED'), Buffer.from(JSON.stringify(this.#tamper)));
       await this.#audit.append({ actor: caller.actor, tenant: null, action: 'vault.tamper', subject: vaultId, details: { source, reason: safeReason, memoryMs, filesMs } });
