@@ -3,6 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { CityTrustError } from '../../core/errors.ts';
 import { hmacSha256, secretKey, secretKeyLength, verifyHmacSha256, type SecretKeyInput } from '../hash.ts';
 import { assertBytes } from '../internal.ts';
+import { HMAC_SHA256_MIN_KEY_LENGTH } from '../algorithms.ts';
 import { encodeCbor } from '../cbor/codec.ts';
 import { COSE_ALGORITHM_IDS, COSE_MAC_ALGORITHMS, type CoseMacAlgorithm } from './algorithms.ts';
 import { chooseAlgorithm, decodeHeaders, kidOf, requireAlgorithm, senderHeaders, type HeaderMap } from './headers.ts';
@@ -27,9 +28,10 @@ export interface CoseMacKey {
 /** Wraps the key once (KeyObject) and checks its size: at least 256 bits (RFC 9053 §3.1). */
 export function coseMacKey(alg: CoseMacAlgorithm, key: SecretKeyInput, kid?: Uint8Array): CoseMacKey {
   requireAlgorithm(alg, COSE_MAC_ALGORITHMS, COSE_MAC_ALGORITHMS);
-  secretKeyLength(key);
+  if (secretKeyLength(key) < HMAC_SHA256_MIN_KEY_LENGTH) {
+    throw new CityTrustError('CRYPTO_KEY_SIZE_UNSUPPORTED', `an HMAC key has at least ${HMAC_SHA256_MIN_KEY_LENGTH} bytes`);
+  }
   const ko = key instanceof Uint8Array ? secretKey(key) : key;
-  hmacSha256(ko, EMPTY); // refuses keys shorter than 32 bytes with CRYPTO_KEY_SIZE_UNSUPPORTED
   return Object.freeze({ alg, key: ko, ...(kid !== undefined && { kid }) });
 }
 
