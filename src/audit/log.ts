@@ -132,10 +132,13 @@ export class AuditLog implements AuditSink {
   }
 
   async #drain(): Promise<void> {
-    // Yield once so that appends made in the same tick share the first batch.
-    await new Promise<void>((r) => setImmediate(r));
     try {
-      while (this.#pending.length > 0) {
+      for (;;) {
+        // Yield to the event loop before each batch: appends made meanwhile join it, and
+        // timers and I/O keep running (node:sqlite is synchronous, so without this yield a
+        // steady stream of appends would starve everything else of the macrotask queue).
+        await new Promise<void>((r) => setImmediate(r));
+        if (this.#pending.length === 0) break;
         const batch = this.#pending.splice(0, this.#maxBatch);
         try {
           const first = await this.#commit(batch.map((p) => p.event));

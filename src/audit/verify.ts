@@ -49,6 +49,8 @@ export interface VerifyReport {
 export interface VerifyOptions {
   /** The trusted log key (name + raw Ed25519 public key). */
   verifier: { name: string; publicKey: Uint8Array };
+  /** The log's origin line; a checkpoint of another log signed with the same key is refused. */
+  origin?: string;
   /** A checkpoint note kept outside the database (by an auditor or witness). */
   externalCheckpoint?: string;
   /** Stop listing after this many problems (the check itself always runs to the end). */
@@ -64,6 +66,7 @@ export async function verifyAuditLog(store: Store, opts: VerifyOptions): Promise
     if (problems.length < max) problems.push(p);
   };
 
+  const originCheck = opts.origin !== undefined ? { origin: opts.origin } : {};
   const tree = new MerkleTree();
   let expected = 0;
   let lastSeq = -1;
@@ -102,7 +105,7 @@ export async function verifyAuditLog(store: Store, opts: VerifyOptions): Promise
     const at = Number(c.size);
     let parsed;
     try {
-      parsed = openCheckpoint(c.note, opts.verifier);
+      parsed = openCheckpoint(c.note, opts.verifier, originCheck);
     } catch {
       report({ kind: 'checkpoint-signature', at, message: `checkpoint at size ${at} does not carry a valid signature of ${opts.verifier.name}` });
       continue;
@@ -126,7 +129,7 @@ export async function verifyAuditLog(store: Store, opts: VerifyOptions): Promise
   if (opts.externalCheckpoint !== undefined) {
     let ext;
     try {
-      ext = openCheckpoint(opts.externalCheckpoint, opts.verifier);
+      ext = openCheckpoint(opts.externalCheckpoint, opts.verifier, originCheck);
     } catch (e) {
       throw new CityTrustError('AUDIT_CHECKPOINT_INVALID', 'the external checkpoint does not verify with the log key', { cause: e });
     }

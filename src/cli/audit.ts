@@ -27,7 +27,7 @@ export function auditCommand(): Command {
                 throw new CityTrustError('INPUT_INVALID', `cannot read ${o.checkpoint}`, { cause: e });
               }
             }
-            return verifyAuditLog(ctx.store, { verifier, ...(external !== undefined ? { externalCheckpoint: external } : {}) });
+            return verifyAuditLog(ctx.store, { verifier, origin: ctx.audit.origin, ...(external !== undefined ? { externalCheckpoint: external } : {}) });
           });
           out(o, report, () =>
             [

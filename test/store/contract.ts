@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { openStore, type Store } from '../../src/store/index.ts';
+import type { Store } from '../../src/store/index.ts';
 import { FixedClock, silentLogger } from '../../src/core/index.ts';
 import { AuditLog } from '../../src/audit/log.ts';
 import { ed25519NoteSigner } from '../../src/audit/note-signer.ts';
