@@ -7,6 +7,8 @@
  *  - P-256: reproduce the ECDH secret with ecdhSharedSecret (ES: recipient key × ephemeral key
  *    from header -1; SS: recipient key × sender static key from header -2);
  *  - HKDF-SHA-256 variants (ECDH-ES / ECDH-SS + HKDF-256): reproduce the CEK with hkdfSha256;
+ *  - every COSE_Encrypt file: open the content of output.cbor with our Enc_structure and
+ *    aesGcmOpen, using the CEK we derived (P-256, HKDF-256: ES and SS) or else the vector's CEK;
  *  - P-256 ECDH-ES + HKDF-256 with AES-GCM (p256-hkdf-256-01/02): decrypt end to end with
  *    decryptCoseEncrypt, and reproduce the ciphertext with our sender given the vector's ephemeral
  *    key and IV.
@@ -24,6 +26,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KeyObject } from 'node:crypto';
 import {
+  aesGcmOpen,
   coseKdfContext,
   decodeCbor,
   decryptCoseEncrypt,
@@ -38,6 +41,7 @@ import {
   type PartyInfo,
 } from '../../src/crypto/index.ts';
 import { createCoseEncryptEcdhEsWith } from '../../src/crypto/cose/encrypt.ts';
+import { encStructure } from '../../src/crypto/cose/structures.ts';
 import type { ErrorCode } from '../../src/core/errors.ts';
 import { ALG_IDS, codeOf, coseKeyMapFromJson, loadCose, plaintextOf, toHexUpper } from './cose-vectors.ts';
 import { hex, listJson } from './vectors.ts';
@@ -104,6 +108,25 @@ describe('RFC 9053 ECDH-ES/SS direct key agreement: COSE WG ecdh-direct-examples
     } else {
       it(`${v.name}: refuses the P-521 recipient key with COSE_KEY_UNSUPPORTED`, async () => {
         assert.equal(await codeOf(() => fromCoseKey(coseKeyMapFromJson(r0.key))), 'COSE_KEY_UNSUPPORTED');
+      });
+    }
+
+    if (!isMac) {
+      const ours = p256 && sha256;
+      it(`${v.name}: opens the content of output.cbor with ${ours ? 'the CEK our ECDH and HKDF derived' : "the vector's CEK_hex"}, through our Enc_structure and AES-GCM`, () => {
+        let cek: Uint8Array;
+        if (ours) {
+          const recipient = fromCoseKey(coseKeyMapFromJson(r0.key));
+          const peer = fromCoseKey(rUnprot.get(ss ? -2 : -1) as Map<unknown, unknown>);
+          cek = hkdfSha256(ecdhSharedSecret(recipient.privateKey as KeyObject, peer.publicKey as KeyObject), EMPTY, context, (KEY_BITS[contentAlg] as number) / 8);
+          assert.equal(toHexUpper(cek), v.intermediates.CEK_hex);
+        } else {
+          cek = hex(v.intermediates.CEK_hex);
+        }
+        const iv = (parts[1] as Map<number, unknown>).get(5) as Uint8Array;
+        const aad = encStructure('Encrypt', parts[0] as Uint8Array, EMPTY);
+        assert.equal(toHexUpper(aad), v.intermediates.AAD_hex);
+        assert.deepEqual(aesGcmOpen(cek, iv, parts[2] as Uint8Array, aad), plaintextOf(v.input));
       });
     }
 
