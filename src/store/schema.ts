@@ -61,6 +61,83 @@ export interface MetaTable {
   value: string;
 }
 
+/** A CA of the hierarchy: the root and the issuing CAs per purpose, every generation (rollover). */
+export interface PkiCasTable {
+  /** `<purpose>-<generation>`, e.g. `root-1`, `meters-2`; appears in CRL and AIA URLs. */
+  id: string;
+  purpose: string;
+  generation: number;
+  /** null for the root. */
+  parent_id: string | null;
+  /** Vault key id of the CA key (city scope). */
+  key_id: string;
+  key_type: string;
+  cert_der: Uint8Array;
+  serial: string;
+  subject: string;
+  not_before: number;
+  not_after: number;
+  /** `active` issues; `retired` (after rollover) only signs CRLs and OCSP until it expires. */
+  state: 'active' | 'retired';
+  /** Last CRL number used (RFC 5280 §5.2.3), monotonically increasing. */
+  crl_number: number;
+  created_at: number;
+}
+
+/** Every certificate the CAs issued (end entities and OCSP signers). */
+export interface PkiCertificatesTable {
+  /** Lower-case hex of the serial number, unique across the hierarchy. */
+  serial: string;
+  ca_id: string;
+  /** null for the city's own certificates (server TLS, OCSP signers). */
+  tenant_id: string | null;
+  device_id: string | null;
+  profile: string;
+  subject: string;
+  /** JSON array of SAN strings (`dns:…`, `ip:…`, `uri:…`). */
+  sans: string;
+  not_before: number;
+  not_after: number;
+  /** SHA-256 of the SubjectPublicKeyInfo: finds reused and compromised keys. */
+  key_sha256: Uint8Array;
+  /** SHA-256 of the certificate DER: maps a TLS client certificate to its row. */
+  fingerprint: Uint8Array;
+  der: Uint8Array;
+  status: 'good' | 'revoked' | 'hold';
+  revoked_at: number | null;
+  /** RFC 5280 §5.3.1 CRLReason name. */
+  reason: string | null;
+  /** Vault key id when the city holds the key (OCSP signers). */
+  key_id: string | null;
+  created_at: number;
+  created_by: string;
+}
+
+/** Devices of the registry (docs/pki.md, device lifecycle); the id is unique within a tenant. */
+export interface DevicesTable {
+  tenant_id: string;
+  id: string;
+  type: string;
+  site: string;
+  label: string;
+  state: 'pending' | 'active' | 'suspended' | 'compromised' | 'retired';
+  created_at: number;
+  updated_at: number;
+  created_by: string;
+}
+
+/** One-time bootstrap tokens for first enrolment; only a hash of the secret is stored. */
+export interface DeviceBootstrapTokensTable {
+  id: string;
+  tenant_id: string;
+  device_id: string;
+  secret_hash: Uint8Array;
+  created_at: number;
+  created_by: string;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_tokens: ApiTokensTable;
@@ -68,6 +145,10 @@ export interface Database {
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointsTable;
   meta: MetaTable;
+  pki_cas: PkiCasTable;
+  pki_certificates: PkiCertificatesTable;
+  devices: DevicesTable;
+  device_bootstrap_tokens: DeviceBootstrapTokensTable;
 }
 
 export type { Generated };

@@ -5,6 +5,7 @@
  */
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_foundation.ts';
+import * as m0010 from './0010_pki.ts';
 
 export interface MigrationContext {
   dialect: 'sqlite' | 'postgres';
@@ -18,6 +19,7 @@ type Step = { up(db: Kysely<unknown>, ctx: MigrationContext): Promise<void> };
 
 const STEPS: Record<string, Step> = {
   '0001_foundation': m0001,
+  '0010_pki': m0010,
 };
 
 export function migrationProvider(ctx: MigrationContext): MigrationProvider {
