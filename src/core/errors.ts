@@ -180,6 +180,51 @@ const CODES = {
   DEVICE_BOOTSTRAP_INVALID: { status: 401, remedy: 'The bootstrap token is unknown, malformed or for another device; ask the operator for a new one.' },
   DEVICE_BOOTSTRAP_USED: { status: 401, remedy: 'The bootstrap token was already used once; ask the operator for a new one (`citytrust device bootstrap`).' },
   DEVICE_BOOTSTRAP_EXPIRED: { status: 401, remedy: 'The bootstrap token has expired; ask the operator for a new one (`citytrust device bootstrap`).' },
+
+  // credentials (docs/credential-format.md, docs/status-list.md)
+  CREDENTIAL_MALFORMED: { status: 400, remedy: 'The credential is not a COSE_Sign1 CWT with the claims docs/credential-format.md defines; send it unaltered.' },
+  CREDENTIAL_TRUNCATED: { status: 400, remedy: 'The credential ends inside a CBOR item: it was cut in transit; send it whole.' },
+  CREDENTIAL_TOO_LARGE: { status: 413, remedy: 'The credential exceeds the size or item limit for credentials (docs/credential-format.md).' },
+  CREDENTIAL_TOO_DEEP: { status: 400, remedy: 'The credential nests CBOR deeper than a credential ever needs; it is not one we issued.' },
+  CREDENTIAL_ALG_NOT_ALLOWED: { status: 400, remedy: 'The credential names no algorithm, or one off the allow-list (ES256, EdDSA); `none` is never accepted.' },
+  CREDENTIAL_ALG_KEY_MISMATCH: { status: 422, remedy: 'The credential names an algorithm other than the one its issuer key is certified for (an algorithm swap).' },
+  CREDENTIAL_ISSUER_UNTRUSTED: { status: 422, remedy: 'No issuer key certified by the city root matches the credential kid; refresh the trust list.' },
+  CREDENTIAL_SIGNATURE_INVALID: { status: 422, remedy: 'The credential signature does not verify: it was altered or re-signed by another key.' },
+  CREDENTIAL_ISSUER_MISMATCH: { status: 422, remedy: 'The iss claim is not the tenant the signing key is certified for.' },
+  CREDENTIAL_KEY_RETIRED: { status: 422, remedy: 'The credential was signed after its issuer key was retired; the issuer must re-issue it with the current key.' },
+  CREDENTIAL_EXPIRED: { status: 422, remedy: 'The credential is past its exp; the holder needs a new one.' },
+  CREDENTIAL_NOT_YET_VALID: { status: 422, remedy: 'The credential is not valid before its nbf; check the reader clock or wait.' },
+  CREDENTIAL_HOLDER_MISMATCH: { status: 422, remedy: 'The proof of possession was not made by the holder key in cnf; the credential is presented by someone else.' },
+  CREDENTIAL_GRANTS_INVALID: { status: 400, remedy: 'Fix the grants: patterns, zones, schedule windows, time zone, class, uses or attributes (docs/credential-format.md).' },
+  CREDENTIAL_NOT_FOUND: { status: 404, remedy: 'Check the credential id and that it belongs to your tenant (`citytrust credential list`).' },
+  CREDENTIAL_STATE_INVALID: { status: 409, remedy: 'The credential is not in a state that allows this (e.g. resume needs suspended; revoked is final).' },
+  CREDENTIAL_TEMPLATE_NOT_FOUND: { status: 404, remedy: 'Create the template first (`citytrust credential template create`).' },
+  CREDENTIAL_TEMPLATE_EXISTS: { status: 409, remedy: 'A template with this id exists for the tenant; pick another id.' },
+  CREDENTIAL_ISSUER_KEY_MISSING: { status: 409, remedy: 'The tenant has no issuer key; create one (`citytrust credential issuer-key rotate --tenant <t>`).' },
+  CREDENTIAL_TRUST_LIST_INVALID: { status: 422, remedy: 'The trust list or issuer certificate is malformed, expired or not signed by the pinned city root.' },
+  STATUS_LIST_NOT_FOUND: { status: 404, remedy: 'Check the status list id (the uri of the credential status claim).' },
+  STATUS_LIST_INVALID: { status: 422, remedy: 'The status list token is malformed, expired, for another list, or not signed by the credential issuer.' },
+  STATUS_LIST_INDEX_OUT_OF_RANGE: { status: 422, remedy: 'The status index lies outside the list; no statement can be made and the credential must be refused.' },
+  STATUS_LIST_STALE: { status: 422, remedy: 'The cached status list is older than the reader freshness limit; fetch a fresh one.' },
+
+  // wallets and provisioning (docs/wallet.md, docs/provisioning.md)
+  WALLET_NOT_FOUND: { status: 404, remedy: 'Check the wallet id and that it is registered with your tenant.' },
+  WALLET_KEY_INVALID: { status: 400, remedy: 'Send the secure-element key as a SEC 1 P-256 point (base64url) on the curve.' },
+  WALLET_CHALLENGE_INVALID: { status: 422, remedy: 'The registration challenge is unknown, expired or already used; ask for a new one.' },
+  WALLET_PROOF_INVALID: { status: 422, remedy: 'The signature over the challenge or nonce does not verify with the wallet secure-element key.' },
+  WALLET_NONCE_INVALID: { status: 422, remedy: 'The sync nonce is unknown or expired; ask for a fresh one (POST /v1/wallets/{id}/nonce).' },
+  WALLET_SYNC_REPLAYED: { status: 409, remedy: 'This nonce was already used: a sync signature is good for one request. Ask for a fresh nonce.' },
+  WALLET_ACK_INVALID: { status: 422, remedy: 'The ack names a delivery sequence the server never sent; ack the highest sequence the wallet stored.' },
+  WALLET_INACTIVE: { status: 409, remedy: 'The wallet was deactivated; register the device again.' },
+  WALLET_ATTESTATION_INVALID: { status: 400, remedy: 'Give attestation as {format, data} with a known format (none, android-key, apple-app-attest); see docs/wallet.md.' },
+  WALLET_USER_VERIFICATION_REQUIRED: { status: 403, remedy: 'The credential policy needs a fresh user verification (fingerprint, face or PIN) before its key signs.' },
+  WALLET_KEY_NOT_FOUND: { status: 404, remedy: 'The secure element holds no key under this alias.' },
+  WALLET_STORAGE_CORRUPT: { status: 500, remedy: 'The wallet storage failed its integrity check or was sealed under another storage key; restore or re-provision.' },
+  PROVISIONING_ENVELOPE_INVALID: { status: 422, remedy: 'The provisioning envelope is malformed, not for this wallet key, or was altered in transit.' },
+
+  // offers (context-aware offers over consented attributes)
+  OFFER_RULE_INVALID: { status: 400, remedy: 'Fix the offer rule: conditions name known attributes, context fields and operators (docs/wallet.md, offers).' },
+  OFFER_CONSENT_NOT_FOUND: { status: 404, remedy: 'The holder has given this tenant no consent for offers; nothing can be evaluated.' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof CODES;
