@@ -47,11 +47,20 @@ export function auditCommand(): Command {
       .action(
         action(async (o: GlobalOptions) => {
           const r = await withContext(o, async (ctx) => {
-            await ctx.audit.checkpoint();
+            // Signing needs the unsealed vault; a sealed one (production CLI next to a running
+            // server, which signs every second) still shows the newest stored checkpoint.
+            const signed = ctx.checkpointSigner.bound ? Boolean(await ctx.audit.checkpoint()) : false;
             const c = await ctx.audit.latestCheckpoint();
-            return { size: c?.size ?? 0, root: c ? toBase64(c.root) : '', note: c?.note ?? '', vkey: encodeVerifierKey(ctx.audit.verifier) };
+            const size = await ctx.audit.size();
+            return { size: c?.size ?? 0, root: c ? toBase64(c.root) : '', note: c?.note ?? '', vkey: encodeVerifierKey(ctx.audit.verifier), signedNow: signed, logSize: size };
           });
-          out(o, r, () => (r.note ? `${r.note}\nverifier key: ${r.vkey}` : `the log is empty\nverifier key: ${r.vkey}`));
+          out(o, r, () =>
+            [
+              r.note ? r.note.trimEnd() : 'no checkpoint yet',
+              `verifier key: ${r.vkey}`,
+              ...(r.logSize > r.size ? [`(${r.logSize - r.size} newer events await the next checkpoint; the vault is sealed in this process, the server signs them)`] : []),
+            ].join('\n'),
+          );
         }),
       ),
   );

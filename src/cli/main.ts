@@ -1,23 +1,4 @@
-/** The `citytrust` command. One file per command group; every command has --help. */
-import { Command } from 'commander';
-import { initCommand } from './init.ts';
-import { serveCommand } from './serve.ts';
-import { tenantCommand } from './tenant.ts';
-import { tokenCommand } from './token.ts';
-import { auditCommand } from './audit.ts';
-import { demoCommand } from './demo.ts';
+/** Entry point of the `citytrust` command. */
+import { buildProgram } from './program.ts';
 
-const program = new Command('citytrust')
-  .description('citytrust: trust platform for smart cities (key vault, PKI, credentials, meters, updates, audit)')
-  .version('0.1.0')
-  .showHelpAfterError('(run with --help for usage)')
-  .addHelpText('after', '\nQuick start:\n  citytrust demo            run the demo city on embedded defaults\n  citytrust init && citytrust serve\n\nEvery command takes --help; reporting commands take --json.');
-
-program.addCommand(initCommand());
-program.addCommand(serveCommand());
-program.addCommand(demoCommand());
-program.addCommand(tenantCommand());
-program.addCommand(tokenCommand());
-program.addCommand(auditCommand());
-
-await program.parseAsync(process.argv);
+await buildProgram().parseAsync(process.argv);

@@ -1,8 +1,8 @@
 /**
  * Canonical JSON for hashed records (audit leaves): object keys sorted by UTF-16 code units,
  * no whitespace, strings as JSON.stringify writes them. This is the RFC 8785 (JCS) subset
- * that matters for us: we allow only strings, booleans, null, safe integers, arrays and
- * plain objects, so the number-formatting rules of JCS never come into play.
+ * that matters for us: we allow only strings, booleans, null, finite numbers, arrays and
+ * plain objects; numbers use ECMAScript's shortest form, as JCS §3.2.2.3 prescribes.
  */
 import { CityTrustError } from './errors.ts';
 
@@ -15,8 +15,10 @@ export function canonicalJson(value: unknown, depth = 0): string {
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
-      if (!Number.isSafeInteger(value)) throw new CityTrustError('INPUT_INVALID', 'canonical records hold only safe integers');
-      return String(value);
+      // RFC 8785 §3.2.2.3: ECMAScript's shortest round-trip form, which JSON.stringify writes.
+      if (!Number.isFinite(value)) throw new CityTrustError('INPUT_INVALID', 'canonical records hold only finite numbers');
+      if (!Number.isSafeInteger(value) && Number.isInteger(value)) throw new CityTrustError('INPUT_INVALID', 'integers in canonical records must be below 2^53');
+      return JSON.stringify(value);
     case 'object': {
       if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(',')}]`;
       const proto = Object.getPrototypeOf(value);

@@ -34,6 +34,12 @@ export const SETTINGS = {
   'log.level': { kind: 'enum', env: 'CITYTRUST_LOG_LEVEL', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Log level.' },
   'audit.logName': { kind: 'string', env: 'CITYTRUST_AUDIT_LOG_NAME', default: 'citytrust.local/audit', doc: 'Origin line of audit checkpoints (C2SP signed-note); a schema-less URL-like name unique to this deployment.' },
   'audit.checkpointIntervalMs': { kind: 'int', env: 'CITYTRUST_AUDIT_CHECKPOINT_MS', default: 1000, min: 100, max: 3_600_000, doc: 'How often a new signed checkpoint is made when the log grew.' },
+  'vault.backend': { kind: 'enum', env: 'CITYTRUST_VAULT_BACKEND', default: 'software', values: ['software', 'pkcs11'], doc: 'Where keys live: the sealed software keystore in the data directory, or a PKCS#11 HSM.' },
+  'vault.devUnseal': { kind: 'bool', env: 'CITYTRUST_VAULT_DEV_UNSEAL', default: false, doc: 'DEVELOPMENT ONLY: keep the master key in a file in the data directory and unseal at start (what `citytrust demo` uses).' },
+  'vault.maxUnsealFailures': { kind: 'int', env: 'CITYTRUST_VAULT_MAX_UNSEAL_FAILURES', default: 5, min: 1, max: 100, doc: 'Consecutive failed unseal attempts that count as an attack and zeroize the vault.' },
+  'vault.pkcs11.library': { kind: 'string', env: 'CITYTRUST_PKCS11_LIBRARY', doc: 'PKCS#11 module path (e.g. /usr/lib/softhsm/libsofthsm2.so). The user PIN comes only from CITYTRUST_PKCS11_PIN.' },
+  'vault.pkcs11.tokenLabel': { kind: 'string', env: 'CITYTRUST_PKCS11_TOKEN', default: 'citytrust', doc: 'Label of the PKCS#11 token holding the keys.' },
+  'vault.pkcs11.sessions': { kind: 'int', env: 'CITYTRUST_PKCS11_SESSIONS', default: 4, min: 1, max: 64, doc: 'PKCS#11 sessions in the pool (concurrent operations).' },
   'audit.maxBatch': { kind: 'int', env: 'CITYTRUST_AUDIT_MAX_BATCH', default: 4096, min: 1, max: 100_000, doc: 'Most events committed in one group commit.' },
 } as const satisfies Record<string, Setting>;
 
@@ -45,6 +51,12 @@ export interface Config {
   server: { host: string; port: number; bodyLimit: number; rateLimit: number; trustProxy: boolean };
   log: { level: string };
   audit: { logName: string; checkpointIntervalMs: number; maxBatch: number };
+  vault: {
+    backend: 'software' | 'pkcs11';
+    devUnseal: boolean;
+    maxUnsealFailures: number;
+    pkcs11: { library: string | undefined; tokenLabel: string; sessions: number };
+  };
 }
 
 export const CONFIG_FILE = 'citytrust.config.json';
@@ -153,6 +165,12 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       logName: g('audit.logName'),
       checkpointIntervalMs: g('audit.checkpointIntervalMs'),
       maxBatch: g('audit.maxBatch'),
+    },
+    vault: {
+      backend: g('vault.backend'),
+      devUnseal: g('vault.devUnseal'),
+      maxUnsealFailures: g('vault.maxUnsealFailures'),
+      pkcs11: { library: g('vault.pkcs11.library'), tokenLabel: g('vault.pkcs11.tokenLabel'), sessions: g('vault.pkcs11.sessions') },
     },
   };
 }

@@ -16,6 +16,7 @@ import { createMetrics } from './metrics.ts';
 import { healthRoutes } from './routes/health.ts';
 import { accessRoutes } from './routes/access.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { vaultRoutes } from './routes/vault.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -76,5 +77,6 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   healthRoutes(app, ctx, metrics);
   accessRoutes(app, ctx);
   auditRoutes(app, ctx);
+  vaultRoutes(app, ctx);
   return app;
 }

@@ -15,7 +15,7 @@ describe('when the server is killed with SIGKILL during a burst of appends', () 
 
   it('keeps every acknowledged event and a log that verifies', async () => {
     const dir = join(tmp.dir, 'data');
-    const token = JSON.parse(runCli(['init', '-d', dir, '--json']).stdout).token as string;
+    const token = JSON.parse(runCli(['init', '-d', dir, '--dev-unseal', '--json']).stdout).token as string;
     const acked = new Map<number, string>();
     for (let round = 0; round < 3; round++) {
       const { child, url } = await startServer(['-d', dir]);

@@ -17,7 +17,7 @@ export interface TestApp {
 
 export async function testApp(overrides: Record<string, string | number | boolean> = {}, databaseUrl?: string): Promise<TestApp> {
   const tmp = tempDir();
-  const config = loadConfig({ env: {}, overrides: { dataDir: join(tmp.dir, 'data'), databaseUrl, ...overrides } });
+  const config = loadConfig({ env: {}, overrides: { dataDir: join(tmp.dir, 'data'), databaseUrl, 'vault.devUnseal': true, ...overrides } });
   const clock = new FixedClock(Date.UTC(2026, 10, 22, 12));
   const ctx = await openContext(config, { logger: silentLogger(), clock });
   const app = await buildServer(ctx);

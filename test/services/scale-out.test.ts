@@ -29,7 +29,7 @@ describe('two server instances on one PostgreSQL database', () => {
     // One data directory holds the shared checkpoint key; the database is the shared state.
     const dir = join(tmp.dir, 'data');
     const env = { DATABASE_URL: db.url };
-    const init = runCli(['init', '-d', dir, '--json'], env);
+    const init = runCli(['init', '-d', dir, '--dev-unseal', '--json'], env);
     assert.equal(init.status, 0, init.stderr);
     const token = JSON.parse(init.stdout).token as string;
     const a = await startServer(['-d', dir], env);
