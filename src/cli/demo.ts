@@ -1,7 +1,8 @@
 /**
  * `citytrust demo` (what `npm start` runs): the demo city on embedded defaults.
- * It grows with every capability; today it sets up the city's tenants, runs the server with
- * the audit log checkpointing every second, and prints the URL and an admin token.
+ * It grows with every capability; today it sets up the city's tenants and the key vault (in
+ * development auto-unseal mode), runs the server with the audit log checkpointing every
+ * second under a vault key, and prints the URL and an admin token.
  */
 import { Command } from 'commander';
 import { createLogger } from '../core/log.ts';
@@ -29,7 +30,7 @@ export function demoCommand(): Command {
     .option('--duration <seconds>', 'stop after this many seconds and print a final report')
     .action(
       action(async (o: DemoOptions) => {
-        const config = configFrom({ ...o, dataDir: o.dataDir ?? process.env.CITYTRUST_DATA_DIR ?? '.citytrust-demo' }, { 'server.port': o.port });
+        const config = configFrom({ ...o, dataDir: o.dataDir ?? process.env.CITYTRUST_DATA_DIR ?? '.citytrust-demo' }, { 'server.port': o.port, 'vault.devUnseal': true });
         const logger = createLogger({ level: process.env.CITYTRUST_LOG_LEVEL ?? 'warn', destination: process.stderr });
         const started = Date.now();
         const ctx = await openContext(config, { logger, checkpointing: true });
@@ -41,6 +42,7 @@ export function demoCommand(): Command {
         const say = (s: string) => process.stdout.write(`${s}\n`);
         say(`citytrust demo city is up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
         say(`  data directory: ${config.dataDir}`);
+        say(`  key vault:      ${ctx.vault.status().backend}, ${ctx.vault.status().state} — DEVELOPMENT auto-unseal: the master key is in a file in the data directory. Never run a city like this.`);
         say(`  API:            ${address}   docs: ${address}/docs`);
         say(`  admin token:    ${admin.token}`);
         say(`  tenants:        ${DEMO_TENANTS.map((t) => t.id).join(', ')}`);

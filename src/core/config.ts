@@ -29,7 +29,7 @@ export const SETTINGS = {
   'server.host': { kind: 'string', env: 'CITYTRUST_HOST', default: '127.0.0.1', doc: 'Address the HTTP server binds to.' },
   'server.port': { kind: 'int', env: 'CITYTRUST_PORT', default: 8080, min: 0, max: 65535, doc: 'TCP port of the HTTP server (0 = any free port).' },
   'server.bodyLimit': { kind: 'int', env: 'CITYTRUST_BODY_LIMIT', default: 1_048_576, min: 1024, max: 64 * 1_048_576, doc: 'Largest request body in bytes.' },
-  'server.rateLimit': { kind: 'int', env: 'CITYTRUST_RATE_LIMIT', default: 6000, min: 1, max: 10_000_000, doc: 'Requests per minute per client address (0 turns it off is not allowed).' },
+  'server.rateLimit': { kind: 'int', env: 'CITYTRUST_RATE_LIMIT', default: 6000, min: 1, max: 10_000_000, doc: 'Requests per minute per client address before RATE_LIMITED.' },
   'server.trustProxy': { kind: 'bool', env: 'CITYTRUST_TRUST_PROXY', default: false, doc: 'Trust X-Forwarded-For from a load balancer.' },
   'log.level': { kind: 'enum', env: 'CITYTRUST_LOG_LEVEL', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'Log level.' },
   'audit.logName': { kind: 'string', env: 'CITYTRUST_AUDIT_LOG_NAME', default: 'citytrust.local/audit', doc: 'Origin line of audit checkpoints (C2SP signed-note); a schema-less URL-like name unique to this deployment.' },
