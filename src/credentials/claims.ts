@@ -1,0 +1,129 @@
+/**
+ * The credential's CWT claims set (RFC 8392 §3) and its deterministic CBOR (device-side, pure).
+ *
+ *   1 iss   tenant id of the issuer           6 iat   issued at (s)
+ *   2 sub   holder pseudonym (optional)       7 cti   credential id, 8 random bytes
+ *   4 exp   expires (s)                       8 cnf   {1: COSE_Key}: holder SE key, compressed (RFC 8747 §3.1)
+ *   5 nbf   not before (s)               65535 status {"status_list": {"idx", "uri"}} (Token Status List)
+ *  -65537   grants (./grants.ts)
+ */
+import type { KeyObject } from 'node:crypto';
+import { CityTrustError } from '../core/errors.ts';
+import { decodeCbor, encodeCbor, fromCoseKey, toCoseKey, type CborLimits } from '../crypto/index.ts';
+import { grantsFromCbor, grantsToCbor, type Grants } from './grants.ts';
+
+export const CLAIM = { iss: 1, sub: 2, exp: 4, nbf: 5, iat: 6, cti: 7, cnf: 8, status: 65535, grants: -65537 } as const;
+/** RFC 8747 §3.1: the cnf member holding a COSE_Key. */
+export const CNF_COSE_KEY = 1;
+export const CTI_LENGTH = 8;
+
+/**
+ * Limits for everything about a credential. Our credentials are ~250 bytes and 4 levels deep;
+ * anything far beyond that was not made by an issuer of ours, so it is refused before parsing.
+ */
+export const CREDENTIAL_LIMITS: CborLimits = Object.freeze({ maxBytes: 2048, maxDepth: 8, maxItems: 512 });
+
+export interface StatusReference {
+  /** Index in the status list (Token Status List §6.3 "idx"). */
+  readonly idx: number;
+  /** The list's URI; short by design: `ct:<list id>`, resolved to /v1/status/<list id>. */
+  readonly uri: string;
+}
+
+export interface CredentialClaims {
+  readonly iss: string;
+  readonly sub?: string;
+  readonly exp: number;
+  readonly nbf: number;
+  readonly iat: number;
+  readonly cti: Uint8Array;
+  /** The holder's secure-element key (P-256 public). */
+  readonly holderKey: KeyObject;
+  readonly status?: StatusReference;
+  readonly grants: Grants;
+}
+
+const TEXT = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/;
+export const STATUS_URI = /^ct:[a-z0-9]{4,32}$/;
+
+function malformed(message: string, cause?: unknown): never {
+  throw new CityTrustError('CREDENTIAL_MALFORMED', message, cause === undefined ? undefined : { cause });
+}
+
+function time(v: unknown, what: string): number {
+  // RFC 8392 §2: NumericDate; we issue whole seconds and refuse floats and negative times.
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) malformed(`${what} is a NumericDate in whole seconds`);
+  return v;
+}
+
+export function claimsToCbor(c: CredentialClaims): Map<number, unknown> {
+  const m = new Map<number, unknown>([
+    [CLAIM.iss, c.iss],
+    [CLAIM.exp, c.exp],
+    [CLAIM.nbf, c.nbf],
+    [CLAIM.iat, c.iat],
+    [CLAIM.cti, c.cti],
+    [CLAIM.cnf, new Map([[CNF_COSE_KEY, toCoseKey(c.holderKey, { compressed: true })]])],
+    [CLAIM.grants, grantsToCbor(c.grants)],
+  ]);
+  if (c.sub !== undefined) m.set(CLAIM.sub, c.sub);
+  if (c.status !== undefined) m.set(CLAIM.status, new Map([['status_list', new Map<string, unknown>([['idx', c.status.idx], ['uri', c.status.uri]])]]));
+  return m;
+}
+
+export function encodeClaims(c: CredentialClaims): Uint8Array {
+  return encodeCbor(claimsToCbor(c));
+}
+
+/** Parses the claims of a verified payload. Every claim we issue is checked for type and shape. */
+export function decodeClaims(payload: Uint8Array): CredentialClaims {
+  let m: unknown;
+  try {
+    m = decodeCbor(payload, { ...CREDENTIAL_LIMITS, deterministic: true, allowedTags: [] });
+  } catch (e) {
+    malformed('the claims are not deterministic CBOR within the credential limits', e);
+  }
+  if (!(m instanceof Map)) malformed('the claims set is a map');
+  const iss = m.get(CLAIM.iss);
+  if (typeof iss !== 'string' || !TEXT.test(iss)) malformed('iss is the issuing tenant id');
+  const sub = m.get(CLAIM.sub);
+  if (sub !== undefined && (typeof sub !== 'string' || !TEXT.test(sub))) malformed('sub is a short text');
+  const exp = time(m.get(CLAIM.exp), 'exp');
+  const nbf = time(m.get(CLAIM.nbf), 'nbf');
+  const iat = time(m.get(CLAIM.iat), 'iat');
+  if (exp <= nbf) malformed('exp must be after nbf');
+  const cti = m.get(CLAIM.cti);
+  if (!(cti instanceof Uint8Array) || cti.length !== CTI_LENGTH) malformed(`cti is ${CTI_LENGTH} bytes`);
+  const holderKey = holderKeyOf(m.get(CLAIM.cnf));
+  const status = statusOf(m.get(CLAIM.status));
+  const grants = grantsFromCbor(m.get(CLAIM.grants));
+  return Object.freeze({ iss, ...(sub !== undefined && { sub: sub as string }), exp, nbf, iat, cti, holderKey, ...(status && { status }), grants });
+}
+
+function holderKeyOf(cnf: unknown): KeyObject {
+  if (!(cnf instanceof Map) || cnf.size !== 1 || !(cnf.get(CNF_COSE_KEY) instanceof Map)) malformed('cnf is {1: COSE_Key} (RFC 8747 §3.1)');
+  let k;
+  try {
+    k = fromCoseKey(cnf.get(CNF_COSE_KEY) as Map<unknown, unknown>);
+  } catch (e) {
+    malformed('the holder key in cnf is not a valid COSE_Key', e);
+  }
+  if (k.kind !== 'P-256' || k.privateKey !== undefined || k.publicKey === undefined) malformed('the holder key is a P-256 public key');
+  return k.publicKey;
+}
+
+function statusOf(v: unknown): StatusReference | undefined {
+  if (v === undefined) return undefined;
+  const sl = v instanceof Map ? v.get('status_list') : undefined;
+  if (!(sl instanceof Map)) malformed('status is {"status_list": {idx, uri}}');
+  const idx = sl.get('idx');
+  const uri = sl.get('uri');
+  if (typeof idx !== 'number' || !Number.isSafeInteger(idx) || idx < 0) malformed('status idx is an unsigned integer');
+  if (typeof uri !== 'string' || !STATUS_URI.test(uri)) malformed('status uri is ct:<list id>');
+  return Object.freeze({ idx, uri });
+}
+
+/** Credential ids are the cti in lower-case hex. */
+export function credentialId(cti: Uint8Array): string {
+  return Buffer.from(cti.buffer, cti.byteOffset, cti.byteLength).toString('hex');
+}

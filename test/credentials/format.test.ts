@@ -1,0 +1,225 @@
+/** The credential format: a CWT (RFC 8392) in a COSE_Sign1 with cnf, status and grants; bad input of every shape. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { CborTag, decodeCbor, encodeCbor, generateKeyPair, keyObjectSigner, createCoseSign1, exportRawPublicKey } from '../../src/crypto/index.ts';
+import { createCredential, CredentialTrust, decodeClaims, verifyCredential, verifyHolderSignature } from '../../src/credentials/device.ts';
+import { createSignature } from '../../src/crypto/index.ts';
+import { claimsFor, issue, makeChain, makeIssuer, NOW, NOW_S, throwsCode } from './helpers.ts';
+
+/** Decodes the outer COSE_Sign1 into its four parts (protected, unprotected, payload, signature). */
+function parts(bytes: Uint8Array): [Uint8Array, Map<unknown, unknown>, Uint8Array, Uint8Array] {
+  const t = decodeCbor(bytes, { maxBytes: 4096, maxDepth: 8, maxItems: 512, allowedTags: [18] }) as CborTag;
+  return t.value as [Uint8Array, Map<unknown, unknown>, Uint8Array, Uint8Array];
+}
+
+function rebuild(p: unknown[]): Uint8Array {
+  return encodeCbor(new CborTag(p, 18));
+}
+
+describe('a typical transit ticket', () => {
+  it('fits one short APDU: 3 zones, one window, class, holder key and status in at most 255 bytes', async () => {
+    const chain = await makeChain('ES256');
+    const bytes = await issue(chain);
+    assert.ok(bytes.length <= 255, `ticket is ${bytes.length} bytes`);
+    const ed = await makeChain('EdDSA');
+    const edBytes = await issue(ed);
+    assert.ok(edBytes.length <= 255, `EdDSA ticket is ${edBytes.length} bytes`);
+  });
+
+  it('verifies under the certified issuer key and gives back every claim', async () => {
+    const chain = await makeChain();
+    const claims = claimsFor(chain, { sub: 'h-7f3a' });
+    const bytes = await createCredential({ claims, signer: chain.issuer.signer, kid: chain.issuer.kid });
+    const v = verifyCredential(bytes, { trust: chain.trust, now: NOW });
+    assert.equal(v.claims.iss, 'metro');
+    assert.equal(v.claims.sub, 'h-7f3a');
+    assert.equal(v.claims.exp, claims.exp);
+    assert.deepEqual(v.claims.cti, claims.cti);
+    assert.equal(v.id, Buffer.from(claims.cti).toString('hex'));
+    assert.deepEqual(exportRawPublicKey(v.claims.holderKey), exportRawPublicKey(chain.holder.publicKey));
+    assert.deepEqual(v.claims.status, { idx: 131071, uri: 'ct:k3v9q2xa' });
+    assert.deepEqual(v.claims.grants, claims.grants);
+    assert.equal(v.alg, 'ES256');
+  });
+
+  it('is deterministic CBOR with the holder key as a compressed point (RFC 8747 cnf, RFC 9053 §7.1.1)', async () => {
+    const chain = await makeChain();
+    const [prot, unprot, payload] = parts(await issue(chain));
+    assert.deepEqual(prot, Uint8Array.from([0xa1, 0x01, 0x26]));
+    assert.deepEqual(unprot.get(4), chain.issuer.kid);
+    assert.deepEqual(encodeCbor(decodeCbor(payload, { maxBytes: 1024, maxDepth: 8, maxItems: 256 })), payload);
+    const m = decodeCbor(payload, { maxBytes: 1024, maxDepth: 8, maxItems: 256 }) as Map<number, unknown>;
+    const coseKey = (m.get(8) as Map<number, Map<number, unknown>>).get(1)!;
+    assert.equal(typeof coseKey.get(-3), 'boolean');
+  });
+
+  it('verifies with an EdDSA issuer key as well', async () => {
+    const chain = await makeChain('EdDSA');
+    assert.equal(verifyCredential(await issue(chain), { trust: chain.trust, now: NOW }).alg, 'EdDSA');
+  });
+});
+
+describe('a credential of bad shape', () => {
+  it('is refused when truncated at any byte', async () => {
+    const chain = await makeChain();
+    const bytes = await issue(chain);
+    for (const cut of [1, 2, 10, 50, bytes.length - 1]) {
+      assert.throws(() => verifyCredential(bytes.subarray(0, cut), { trust: chain.trust, now: NOW }), (e: { code: string }) => ['CREDENTIAL_TRUNCATED', 'CREDENTIAL_MALFORMED'].includes(e.code));
+    }
+    throwsCode(() => verifyCredential(bytes.subarray(0, bytes.length - 1), { trust: chain.trust, now: NOW }), 'CREDENTIAL_TRUNCATED');
+  });
+
+  it('is refused when oversized, before any parsing', async () => {
+    const chain = await makeChain();
+    throwsCode(() => verifyCredential(new Uint8Array(4096), { trust: chain.trust, now: NOW }), 'CREDENTIAL_TOO_LARGE');
+  });
+
+  it('is refused when its CBOR nests deeper than a credential can', async () => {
+    const chain = await makeChain();
+    const [prot, , payload, sig] = parts(await issue(chain));
+    let deep: unknown = 1;
+    for (let i = 0; i < 40; i++) deep = [deep];
+    throwsCode(() => verifyCredential(rebuild([prot, new Map([[99, deep]]), payload, sig]), { trust: chain.trust, now: NOW }), 'CREDENTIAL_TOO_DEEP');
+  });
+
+  it('is refused when it is another COSE type or untagged', async () => {
+    const chain = await makeChain();
+    const [prot, unprot, payload, sig] = parts(await issue(chain));
+    throwsCode(() => verifyCredential(encodeCbor(new CborTag([prot, unprot, payload, sig], 17)), { trust: chain.trust, now: NOW }), 'CREDENTIAL_MALFORMED');
+    throwsCode(() => verifyCredential(encodeCbor([prot, unprot, payload, sig]), { trust: chain.trust, now: NOW }), 'CREDENTIAL_MALFORMED');
+    throwsCode(() => verifyCredential(Uint8Array.from([0xd2, 0x83, 0x40, 0xa0, 0x40]), { trust: chain.trust, now: NOW }), 'CREDENTIAL_MALFORMED');
+  });
+});
+
+describe('algorithm attacks', () => {
+  it('refuses alg none, an unknown alg, a missing alg and an unprotected alg', async () => {
+    const chain = await makeChain();
+    const [, unprot, payload, sig] = parts(await issue(chain));
+    const none = encodeCbor(new Map<number, unknown>([[1, 'none']]));
+    throwsCode(() => verifyCredential(rebuild([none, unprot, payload, sig]), { trust: chain.trust, now: NOW }), 'CREDENTIAL_ALG_NOT_ALLOWED');
+    throwsCode(() => verifyCredential(rebuild([encodeCbor(new Map([[1, -999]])), unprot, payload, sig]), { trust: chain.trust, now: NOW }), 'CREDENTIAL_ALG_NOT_ALLOWED');
+    throwsCode(() => verifyCredential(rebuild([new Uint8Array(0), unprot, payload, new Uint8Array(0)]), { trust: chain.trust, now: NOW }), 'CREDENTIAL_ALG_NOT_ALLOWED');
+    const u = new Map(unprot);
+    u.set(1, -7);
+    throwsCode(() => verifyCredential(rebuild([new Uint8Array(0), u, payload, sig]), { trust: chain.trust, now: NOW }), 'CREDENTIAL_ALG_NOT_ALLOWED');
+    throwsCode(() => verifyCredential(rebuild([encodeCbor(new Map([[1, -35]])), unprot, payload, sig]), { trust: chain.trust, now: NOW }), 'CREDENTIAL_ALG_NOT_ALLOWED');
+  });
+
+  it('refuses an ES256 credential relabelled EdDSA and an EdDSA credential relabelled ES256', async () => {
+    const es = await makeChain('ES256');
+    const [, unprot, payload, sig] = parts(await issue(es));
+    throwsCode(() => verifyCredential(rebuild([encodeCbor(new Map([[1, -8]])), unprot, payload, sig]), { trust: es.trust, now: NOW }), 'CREDENTIAL_ALG_KEY_MISMATCH');
+    const ed = await makeChain('EdDSA');
+    const [, u2, p2, s2] = parts(await issue(ed));
+    throwsCode(() => verifyCredential(rebuild([encodeCbor(new Map([[1, -7]])), u2, p2, s2]), { trust: ed.trust, now: NOW }), 'CREDENTIAL_ALG_KEY_MISMATCH');
+  });
+
+  it('refuses an EdDSA signature made with a key that is certified for ES256 only (the message is signed correctly, the binding is not)', async () => {
+    const chain = await makeChain('ES256');
+    // An attacker who somehow holds an Ed25519 key with the same kid cannot pass: the kid resolves to an ES256-bound key.
+    const ed = generateKeyPair('Ed25519');
+    const forged = await createCoseSign1({ payload: parts(await issue(chain))[2], signer: keyObjectSigner('EdDSA', ed.privateKey), unprotectedHeaders: new Map([[4, chain.issuer.kid]]) });
+    throwsCode(() => verifyCredential(forged, { trust: chain.trust, now: NOW }), 'CREDENTIAL_ALG_KEY_MISMATCH');
+  });
+
+  it('honours a narrower allow-list given by the reader', async () => {
+    const chain = await makeChain('EdDSA');
+    const bytes = await issue(chain);
+    throwsCode(() => verifyCredential(bytes, { trust: chain.trust, now: NOW, algorithms: ['ES256'] }), 'CREDENTIAL_ALG_NOT_ALLOWED');
+  });
+});
+
+describe('signature and trust attacks', () => {
+  it('refuses a credential whose claims were changed after signing', async () => {
+    const chain = await makeChain();
+    const [prot, unprot, payload, sig] = parts(await issue(chain));
+    const m = decodeCbor(payload, { maxBytes: 1024, maxDepth: 8, maxItems: 256 }) as Map<number, unknown>;
+    m.set(4, NOW_S + 10 * 365 * 86400);
+    throwsCode(() => verifyCredential(rebuild([prot, unprot, encodeCbor(m), sig]), { trust: chain.trust, now: NOW }), 'CREDENTIAL_SIGNATURE_INVALID');
+  });
+
+  it('refuses a credential re-signed by another key under the issuer kid', async () => {
+    const chain = await makeChain();
+    const other = generateKeyPair('P-256');
+    const forged = await createCredential({ claims: claimsFor(chain), signer: keyObjectSigner('ES256', other.privateKey), kid: chain.issuer.kid });
+    throwsCode(() => verifyCredential(forged, { trust: chain.trust, now: NOW }), 'CREDENTIAL_SIGNATURE_INVALID');
+  });
+
+  it('refuses a credential from an issuer the city never certified', async () => {
+    const chain = await makeChain();
+    const rogue = await makeChain();
+    const bytes = await issue(rogue);
+    throwsCode(() => verifyCredential(bytes, { trust: chain.trust, now: NOW }), 'CREDENTIAL_ISSUER_UNTRUSTED');
+  });
+
+  it('refuses a credential whose iss is another tenant than its key is certified for', async () => {
+    const chain = await makeChain();
+    const bytes = await issue(chain, { iss: 'parking' });
+    throwsCode(() => verifyCredential(bytes, { trust: chain.trust, now: NOW }), 'CREDENTIAL_ISSUER_MISMATCH');
+  });
+
+  it('keeps a retired key trusted for what it signed before retirement and refuses what it signed after', async () => {
+    const chain = await makeChain();
+    const retired = await makeIssuer(chain.root, 'metro', 'ES256', { signUntil: NOW_S - 1800 });
+    const trust = CredentialTrust.of([retired.trusted]);
+    assert.equal(verifyCredential(await issue(chain, { iat: NOW_S - 3600 }, retired), { trust, now: NOW }).claims.iss, 'metro');
+    const late = await issue(chain, { iat: NOW_S - 60 }, retired);
+    throwsCode(() => verifyCredential(late, { trust, now: NOW }), 'CREDENTIAL_KEY_RETIRED');
+  });
+
+  it('refuses expired and not-yet-valid credentials, with the clock skew allowed', async () => {
+    const chain = await makeChain();
+    const bytes = await issue(chain, { nbf: NOW_S + 30, exp: NOW_S + 3600 });
+    assert.ok(verifyCredential(bytes, { trust: chain.trust, now: NOW }));
+    throwsCode(() => verifyCredential(bytes, { trust: chain.trust, now: NOW, clockSkewSeconds: 0 }), 'CREDENTIAL_NOT_YET_VALID');
+    throwsCode(() => verifyCredential(bytes, { trust: chain.trust, now: (NOW_S + 3600 + 60) * 1000 }), 'CREDENTIAL_EXPIRED');
+  });
+
+  it('checks the holder proof of possession against cnf', async () => {
+    const chain = await makeChain();
+    const v = verifyCredential(await issue(chain), { trust: chain.trust, now: NOW });
+    const challenge = Uint8Array.from([1, 2, 3]);
+    verifyHolderSignature(v, challenge, createSignature('ES256', chain.holder.privateKey, challenge, 'raw'));
+    const thief = generateKeyPair('P-256');
+    throwsCode(() => verifyHolderSignature(v, challenge, createSignature('ES256', thief.privateKey, challenge, 'raw')), 'CREDENTIAL_HOLDER_MISMATCH');
+  });
+});
+
+describe('claims of bad shape signed by a trusted issuer', () => {
+  async function signed(chain: Awaited<ReturnType<typeof makeChain>>, edit: (m: Map<number, unknown>) => void): Promise<Uint8Array> {
+    const [, , payload] = parts(await issue(chain));
+    const m = decodeCbor(payload, { maxBytes: 1024, maxDepth: 8, maxItems: 256 }) as Map<number, unknown>;
+    edit(m);
+    return createCoseSign1({ payload: encodeCbor(m), signer: chain.issuer.signer, unprotectedHeaders: new Map([[4, chain.issuer.kid]]) });
+  }
+
+  it('refuses each malformed claim with CREDENTIAL_MALFORMED', async () => {
+    const chain = await makeChain();
+    const edits: [string, (m: Map<number, unknown>) => void][] = [
+      ['no iss', (m) => m.delete(1)],
+      ['exp before nbf', (m) => m.set(4, NOW_S - 7200)],
+      ['short cti', (m) => m.set(7, new Uint8Array(4))],
+      ['cnf without a key', (m) => m.set(8, new Map())],
+      ['cnf with an Ed25519 key', (m) => m.set(8, new Map([[1, new Map<number, unknown>([[1, 1], [-1, 6], [-2, new Uint8Array(32).fill(9)]])]]))],
+      ['status without uri', (m) => m.set(65535, new Map([['status_list', new Map([['idx', 1]])]]))],
+      ['unknown grant', (m) => m.set(-65537, new Map([[99, 1]]))],
+      ['schedule without zone', (m) => m.set(-65537, new Map([[3, [[1, 0, 60]]]]))],
+      ['negative time', (m) => m.set(6, -1)],
+    ];
+    for (const [what, edit] of edits) {
+      const bytes = await signed(chain, edit);
+      assert.throws(() => verifyCredential(bytes, { trust: chain.trust, now: NOW }), (e: { code: string }) => e.code === 'CREDENTIAL_MALFORMED', what);
+    }
+  });
+
+  it('refuses claims that are not in deterministic order', async () => {
+    const chain = await makeChain();
+    const [, , payload] = parts(await issue(chain));
+    // Swap the first two map entries by re-encoding iss after exp by hand: 0xa8 map, then keys 4.. before 1.
+    const m = decodeCbor(payload, { maxBytes: 1024, maxDepth: 8, maxItems: 256 }) as Map<number, unknown>;
+    const head = Uint8Array.from([0xa0 + m.size]);
+    const entries = [...m.entries()].reverse().map(([k, v]) => [encodeCbor(k), encodeCbor(v)]).flat();
+    const unordered = Buffer.concat([head, ...entries]);
+    throwsCode(() => decodeClaims(unordered), 'CREDENTIAL_MALFORMED');
+  });
+});
