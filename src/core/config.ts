@@ -37,6 +37,8 @@ export const SETTINGS = {
   'vault.backend': { kind: 'enum', env: 'CITYTRUST_VAULT_BACKEND', default: 'software', values: ['software', 'pkcs11'], doc: 'Where keys live: the sealed software keystore in the data directory, or a PKCS#11 HSM.' },
   'vault.devUnseal': { kind: 'bool', env: 'CITYTRUST_VAULT_DEV_UNSEAL', default: false, doc: 'DEVELOPMENT ONLY: keep the master key in a file in the data directory and unseal at start (what `citytrust demo` uses).' },
   'vault.maxUnsealFailures': { kind: 'int', env: 'CITYTRUST_VAULT_MAX_UNSEAL_FAILURES', default: 5, min: 1, max: 100, doc: 'Consecutive failed unseal attempts that count as an attack and zeroize the vault.' },
+  'vault.sensors': { kind: 'bool', env: 'CITYTRUST_VAULT_SENSORS', default: false, doc: 'Accept tamper-sensor readings (enclosure, temperature, voltage) at POST /v1/vault/sensors; a reading outside the safe ranges zeroizes the vault.' },
+  'vault.sensorHeartbeatMs': { kind: 'int', env: 'CITYTRUST_VAULT_SENSOR_HEARTBEAT_MS', default: 0, min: 0, max: 3_600_000, doc: 'With sensors on: once readings have started, silence longer than this zeroizes the vault (a cut sensor line must not silence the alarm). 0 = off.' },
   'vault.pkcs11.library': { kind: 'string', env: 'CITYTRUST_PKCS11_LIBRARY', doc: 'PKCS#11 module path (e.g. /usr/lib/softhsm/libsofthsm2.so). The user PIN comes only from CITYTRUST_PKCS11_PIN.' },
   'vault.pkcs11.tokenLabel': { kind: 'string', env: 'CITYTRUST_PKCS11_TOKEN', default: 'citytrust', doc: 'Label of the PKCS#11 token holding the keys.' },
   'vault.pkcs11.sessions': { kind: 'int', env: 'CITYTRUST_PKCS11_SESSIONS', default: 4, min: 1, max: 64, doc: 'PKCS#11 sessions in the pool (concurrent operations).' },
@@ -55,6 +57,8 @@ export interface Config {
     backend: 'software' | 'pkcs11';
     devUnseal: boolean;
     maxUnsealFailures: number;
+    sensors: boolean;
+    sensorHeartbeatMs: number;
     pkcs11: { library: string | undefined; tokenLabel: string; sessions: number };
   };
 }
@@ -170,6 +174,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       backend: g('vault.backend'),
       devUnseal: g('vault.devUnseal'),
       maxUnsealFailures: g('vault.maxUnsealFailures'),
+      sensors: g('vault.sensors'),
+      sensorHeartbeatMs: g('vault.sensorHeartbeatMs'),
       pkcs11: { library: g('vault.pkcs11.library'), tokenLabel: g('vault.pkcs11.tokenLabel'), sessions: g('vault.pkcs11.sessions') },
     },
   };

@@ -8,6 +8,7 @@ import type { Config } from '../core/config.ts';
 import { createLogger } from '../core/log.ts';
 import { openStore, type Store } from '../store/db.ts';
 import { AuditLog } from '../audit/log.ts';
+import { HttpSensorFeed } from './sensors.ts';
 import { bindCheckpointSigner, DeferredNoteSigner, loadPublishedCheckpointKey, openVault, type ConfiguredVault } from './vault-wiring.ts';
 import { Tenants } from '../access/tenants.ts';
 import { Tokens } from '../access/tokens.ts';
@@ -25,6 +26,8 @@ export interface AppContext {
   checkpointSigner: DeferredNoteSigner;
   /** Call after the vault was unsealed at run time (binds the checkpoint signer). */
   onVaultUnsealed(): Promise<void>;
+  /** Tamper-sensor input, when `vault.sensors` is on. */
+  sensors: HttpSensorFeed | undefined;
 }
 
 export interface OpenContextOptions {
@@ -54,7 +57,9 @@ export async function openContext(config: Config, opts: OpenContextOptions = {})
     const vault = await openVault(config, { clock, logger, audit });
     await bindCheckpointSigner(store, vault, signer);
     if (opts.checkpointing) audit.startCheckpointing();
+    const sensors = config.vault.sensors && vault.tamper ? new HttpSensorFeed(vault as Required<ConfiguredVault>, { clock, logger, heartbeatMs: config.vault.sensorHeartbeatMs }) : undefined;
     return {
+      sensors,
       config,
       clock,
       logger,
@@ -76,6 +81,7 @@ export async function openContext(config: Config, opts: OpenContextOptions = {})
 export async function closeContext(ctx: AppContext): Promise<void> {
   // Sign a last checkpoint while the vault is still open, then let the vault flush its
   // usage counters into the log, then drain the log.
+  ctx.sensors?.stop();
   if (ctx.checkpointSigner.bound) await ctx.audit.checkpoint().catch((e: unknown) => ctx.logger.warn({ err: e }, 'final audit checkpoint failed'));
   await ctx.vault.close();
   await ctx.audit.close();

@@ -148,6 +148,32 @@ export function vaultRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
   );
 
+  app.post(
+    '/v1/vault/sensors',
+    {
+      schema: {
+        tags: ['vault'],
+        summary: 'Report a tamper-sensor reading (the enclosure monitor). A reading outside the safe ranges zeroizes the vault at once.',
+        security: bearer,
+        body: {
+          oneOf: [
+            { type: 'object', required: ['sensor', 'closed'], additionalProperties: false, properties: { sensor: { const: 'enclosure' }, closed: { type: 'boolean' } } },
+            { type: 'object', required: ['sensor', 'celsius'], additionalProperties: false, properties: { sensor: { const: 'temperature' }, celsius: { type: 'number' } } },
+            { type: 'object', required: ['sensor', 'volts'], additionalProperties: false, properties: { sensor: { const: 'voltage' }, volts: { type: 'number' } } },
+          ],
+        },
+        response: { 200: statusSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      await cityOnly(ctx, req);
+      const feed = ctx.sensors;
+      if (!feed) throw new CityTrustError('VAULT_UNSUPPORTED', 'tamper sensors are off (set vault.sensors to true)');
+      await feed.report(req.body as Parameters<typeof feed.report>[0]);
+      return v.status();
+    },
+  );
+
   app.get(
     '/v1/vault/keys',
     {
