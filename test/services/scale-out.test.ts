@@ -58,17 +58,23 @@ describe('two server instances on one PostgreSQL database', () => {
     );
     assert.equal(acked.size, 24 * 40);
 
+    // Wait until the log is quiet (the vaults' usage counters also append events) and both
+    // instances have checkpointed its final size; then cross-check rows, heads and proofs.
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
-    const rows = (await client.query('select seq, subject, action from audit_events order by seq')).rows as { seq: string; subject: string; action: string }[];
+    type Cp = { size: number; root: string };
+    let rows: { seq: string; subject: string }[] = [];
+    let cpA: Cp = { size: -1, root: '' };
+    let cpB: Cp = { size: -2, root: '' };
+    for (let i = 0; i < 40 && !(cpA.size === rows.length && cpB.size === rows.length && cpA.root === cpB.root); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      rows = (await client.query('select seq, subject from audit_events order by seq')).rows as typeof rows;
+      cpA = (await (await fetch(`${a.url}/v1/audit/checkpoint`, { headers: h })).json()) as Cp;
+      cpB = (await (await fetch(`${b.url}/v1/audit/checkpoint`, { headers: h })).json()) as Cp;
+    }
     await client.end();
     rows.forEach((r, i) => assert.equal(Number(r.seq), i, 'no gaps'));
     for (const [index, subject] of acked) assert.equal(rows[index]!.subject, subject);
-
-    // Wait for both instances to have checkpointed the final size, then cross-check their proofs.
-    await new Promise((r) => setTimeout(r, 2500));
-    const cpA = (await (await fetch(`${a.url}/v1/audit/checkpoint`, { headers: h })).json()) as { size: number; root: string };
-    const cpB = (await (await fetch(`${b.url}/v1/audit/checkpoint`, { headers: h })).json()) as { size: number; root: string };
     assert.equal(cpA.size, rows.length);
     assert.deepEqual(cpA, cpB, 'both instances report the same signed head');
     const incl = (await (await fetch(`${b.url}/v1/audit/proof/inclusion?index=100&size=${cpA.size}`, { headers: h })).json()) as { leafHash: string; proof: string[] };
@@ -81,6 +87,6 @@ describe('two server instances on one PostgreSQL database', () => {
     assert.equal(v.status, 0, v.stdout + v.stderr);
     const report = JSON.parse(v.stdout);
     assert.equal(report.ok, true);
-    assert.equal(report.size, rows.length);
+    assert.ok(report.size >= rows.length, 'verify saw every event (opening the vault for verify may append its own)');
   });
 });
