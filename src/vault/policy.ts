@@ -81,6 +81,21 @@ export interface ValidKeySpec {
   readonly extractable: boolean;
 }
 
+/** The description of a key's first version, as both backends record it. */
+export function initialKeyInfo(id: string, caller: VaultCaller, spec: ValidKeySpec, now: number): KeyInfo {
+  return {
+    id,
+    label: spec.label,
+    tenant: caller.tenant,
+    type: spec.type,
+    usages: spec.usages,
+    extractable: spec.extractable,
+    currentVersion: 1,
+    versions: [{ version: 1, state: 'active', createdAt: now }],
+    createdAt: now,
+  };
+}
+
 export function checkCreateOptions(options: unknown): ValidKeySpec {
   const o = options as Partial<CreateKeyOptions> | null;
   if (o === null || typeof o !== 'object') throw new CityTrustError('INPUT_INVALID', 'key options are missing');

@@ -204,17 +204,7 @@ export class Pkcs11Vault implements KeyVault, TamperResponsive {
     const spec = policy.checkCreateOptions(options);
     const id = policy.newKeyId();
     const now = this.#clock.now();
-    const info: KeyInfo = {
-      id,
-      label: spec.label,
-      tenant: caller.tenant,
-      type: spec.type,
-      usages: spec.usages,
-      extractable: spec.extractable,
-      currentVersion: 1,
-      versions: [{ version: 1, state: 'active', createdAt: now }],
-      createdAt: now,
-    };
+    const info: KeyInfo = policy.initialKeyInfo(id, caller, spec, now);
     await this.#exclusive(() =>
       this.#pool.use((s) => {
         const handles = this.#generate(s, info, 1);

@@ -376,17 +376,7 @@ export class SoftwareVault implements KeyVault, Sealable, TamperResponsive, KeyB
   }
 
   async #addKey(caller: VaultCaller, spec: policy.ValidKeySpec, material: Uint8Array, action: string, id = policy.newKeyId(), info?: KeyInfo): Promise<KeyInfo> {
-    const keyInfo: KeyInfo = info ?? {
-      id,
-      label: spec.label,
-      tenant: caller.tenant,
-      type: spec.type,
-      usages: spec.usages,
-      extractable: spec.extractable,
-      currentVersion: 1,
-      versions: [{ version: 1, state: 'active', createdAt: this.#clock.now() }],
-      createdAt: this.#clock.now(),
-    };
+    const keyInfo: KeyInfo = info ?? policy.initialKeyInfo(id, caller, spec, this.#clock.now());
     await this.#exclusive(async () => {
       this.#requireUnsealed();
       const sealed = this.#sealVersion(keyInfo, 1, material);
