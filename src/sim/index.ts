@@ -1,0 +1,6 @@
+export type { World, Scenario, SimOptions } from './types.ts';
+export { Stats } from './stats.ts';
+export { runCity, setUpCity, type RunHandle } from './runner.ts';
+export { tenantsScenario, DEMO_TENANTS } from './scenarios/tenants.ts';
+export { witnessScenario } from './scenarios/witness.ts';
+export { vaultDrillScenario, runVaultDrill, type DrillResult } from './scenarios/vault-drill.ts';

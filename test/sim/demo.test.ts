@@ -1,0 +1,29 @@
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+describe('citytrust demo', () => {
+  const tmp = tempDir();
+  after(() => tmp.remove());
+
+  it('sets the city up, runs the scenarios and ends with a report', () => {
+    const r = runCli(['demo', '-d', join(tmp.dir, 'city'), '--port', '0', '--duration', '6', '--json'], { CITYTRUST_LOG_LEVEL: 'error' });
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as { startupSeconds: number; auditEvents: number; stats: Record<string, number>; report: string[]; adminToken: string };
+    assert.ok(report.startupSeconds < 30, `started in ${report.startupSeconds} s`);
+    assert.match(report.adminToken, /^ct_/);
+    assert.equal(report.stats['vault.drills'], 1);
+    assert.ok(report.report.some((l) => /vault drill: zeroized in [\d.]+ ms, 0 key files left/.test(l)), report.report.join('\n'));
+    assert.ok((report.stats['witness.consistency_ok'] ?? 0) >= 1, 'the witness checked a consistency proof');
+    assert.equal(report.stats['witness.failures'] ?? 0, 0);
+    assert.ok(report.auditEvents > 5);
+  });
+
+  it('refuses a nonsensical option with INPUT_INVALID', () => {
+    const r = runCli(['demo', '-d', join(tmp.dir, 'city2'), '--rate', '-5']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /error INPUT_INVALID: --rate/);
+  });
+});
