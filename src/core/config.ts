@@ -43,6 +43,20 @@ export const SETTINGS = {
   'vault.pkcs11.tokenLabel': { kind: 'string', env: 'CITYTRUST_PKCS11_TOKEN', default: 'citytrust', doc: 'Label of the PKCS#11 token holding the keys.' },
   'vault.pkcs11.sessions': { kind: 'int', env: 'CITYTRUST_PKCS11_SESSIONS', default: 4, min: 1, max: 64, doc: 'PKCS#11 sessions in the pool (concurrent operations).' },
   'audit.maxBatch': { kind: 'int', env: 'CITYTRUST_AUDIT_MAX_BATCH', default: 4096, min: 1, max: 100_000, doc: 'Most events committed in one group commit.' },
+  'server.tls': { kind: 'bool', env: 'CITYTRUST_TLS', default: false, doc: 'Serve HTTPS with a certificate from the services CA, issued at start and renewed automatically; client certificates from our CAs identify devices (`citytrust serve --tls`).' },
+  'server.tlsNames': { kind: 'string', env: 'CITYTRUST_TLS_NAMES', default: 'localhost,127.0.0.1', doc: 'Comma-separated DNS names and IPv4 addresses of the server TLS certificate (DNS names must fall within pki.serviceDomains).' },
+  'pki.baseUrl': { kind: 'string', env: 'CITYTRUST_PKI_BASE_URL', default: 'http://127.0.0.1:8080', doc: 'Public URL of this server: CRL distribution points, OCSP and CA issuer URLs in certificates start with it.' },
+  'pki.organization': { kind: 'string', env: 'CITYTRUST_PKI_ORGANIZATION', default: 'citytrust city', doc: 'O= of the CAs and of the city\'s own certificates.' },
+  'pki.rootKeyType': { kind: 'enum', env: 'CITYTRUST_PKI_ROOT_KEY_TYPE', default: 'ec-p384', values: ['ec-p256', 'ec-p384', 'ed25519'], doc: 'Key type of the root CA (chosen at `ca init`).' },
+  'pki.issuingKeyType': { kind: 'enum', env: 'CITYTRUST_PKI_ISSUING_KEY_TYPE', default: 'ec-p256', values: ['ec-p256', 'ec-p384', 'ed25519'], doc: 'Key type of issuing CAs and OCSP responders (chosen at `ca init` and rollover).' },
+  'pki.deviceCertDays': { kind: 'int', env: 'CITYTRUST_PKI_DEVICE_CERT_DAYS', default: 365, min: 1, max: 3650, doc: 'Validity of reader, gate, vehicle and meter certificates.' },
+  'pki.serviceCertDays': { kind: 'int', env: 'CITYTRUST_PKI_SERVICE_CERT_DAYS', default: 90, min: 1, max: 825, doc: 'Validity of TLS server and client certificates (the server renews its own at two thirds).' },
+  'pki.crlHours': { kind: 'int', env: 'CITYTRUST_PKI_CRL_HOURS', default: 24, min: 1, max: 720, doc: 'CRL validity (nextUpdate); CRLs are re-signed at half of it and at every revocation.' },
+  'pki.ocspMinutes': { kind: 'int', env: 'CITYTRUST_PKI_OCSP_MINUTES', default: 60, min: 1, max: 10_080, doc: 'OCSP response validity (nextUpdate); cached responses are re-signed at half of it.' },
+  'pki.ocspRecheckSeconds': { kind: 'int', env: 'CITYTRUST_PKI_OCSP_RECHECK_S', default: 5, min: 0, max: 3600, doc: 'How long a cached OCSP response is served before its status is read again from the store (bounds how late another instance\'s revocation is seen).' },
+  'pki.serviceDomains': { kind: 'string', env: 'CITYTRUST_PKI_SERVICE_DOMAINS', default: 'localhost,citytrust.local', doc: 'Comma-separated DNS domains the services CA may certify (its name constraints, fixed at `ca init`/rollover).' },
+  'pki.bootstrapTtlSeconds': { kind: 'int', env: 'CITYTRUST_PKI_BOOTSTRAP_TTL_S', default: 604_800, min: 60, max: 7_776_000, doc: 'Default lifetime of device bootstrap tokens.' },
+  'pki.estAllowPlainHttp': { kind: 'bool', env: 'CITYTRUST_PKI_EST_PLAIN_HTTP', default: false, doc: 'TESTS ONLY: answer EST over plain HTTP (RFC 7030 requires TLS).' },
 } as const satisfies Record<string, Setting>;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -50,7 +64,21 @@ export type SettingKey = keyof typeof SETTINGS;
 export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
-  server: { host: string; port: number; bodyLimit: number; rateLimit: number; trustProxy: boolean };
+  server: { host: string; port: number; bodyLimit: number; rateLimit: number; trustProxy: boolean; tls: boolean; tlsNames: string[] };
+  pki: {
+    baseUrl: string;
+    organization: string;
+    rootKeyType: 'ec-p256' | 'ec-p384' | 'ed25519';
+    issuingKeyType: 'ec-p256' | 'ec-p384' | 'ed25519';
+    deviceCertDays: number;
+    serviceCertDays: number;
+    crlHours: number;
+    ocspMinutes: number;
+    ocspRecheckSeconds: number;
+    serviceDomains: string[];
+    bootstrapTtlSeconds: number;
+    estAllowPlainHttp: boolean;
+  };
   log: { level: string };
   audit: { logName: string; checkpointIntervalMs: number; maxBatch: number };
   vault: {
@@ -64,6 +92,11 @@ export interface Config {
 }
 
 export const CONFIG_FILE = 'citytrust.config.json';
+
+/** A comma-separated setting as a list (empty items dropped). */
+function list(v: string): string[] {
+  return v.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+}
 
 function bad(key: string, why: string): never {
   throw new CityTrustError('CONFIG_INVALID', `configuration key "${key}" ${why}`, { details: { key } });
@@ -163,6 +196,22 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       bodyLimit: g('server.bodyLimit'),
       rateLimit: g('server.rateLimit'),
       trustProxy: g('server.trustProxy'),
+      tls: g('server.tls'),
+      tlsNames: list(g('server.tlsNames')),
+    },
+    pki: {
+      baseUrl: g<string>('pki.baseUrl').replace(/\/+$/, ''),
+      organization: g('pki.organization'),
+      rootKeyType: g('pki.rootKeyType'),
+      issuingKeyType: g('pki.issuingKeyType'),
+      deviceCertDays: g('pki.deviceCertDays'),
+      serviceCertDays: g('pki.serviceCertDays'),
+      crlHours: g('pki.crlHours'),
+      ocspMinutes: g('pki.ocspMinutes'),
+      ocspRecheckSeconds: g('pki.ocspRecheckSeconds'),
+      serviceDomains: list(g('pki.serviceDomains')),
+      bootstrapTtlSeconds: g('pki.bootstrapTtlSeconds'),
+      estAllowPlainHttp: g('pki.estAllowPlainHttp'),
     },
     log: { level: g('log.level') },
     audit: {
