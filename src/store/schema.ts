@@ -138,6 +138,268 @@ export interface DeviceBootstrapTokensTable {
   used_at: number | null;
 }
 
+// credentials, wallets, status lists, offers (migration 0020)
+export interface CredentialRootsTable {
+  id: string;
+  vault_key_id: string;
+  kid: Uint8Array;
+  /** Canonical SPKI of the city credential root. */
+  public_key: Uint8Array;
+  created_at: number;
+}
+
+export interface CredentialIssuerKeysTable {
+  /** Hex of the 8-byte key id. */
+  kid: string;
+  tenant_id: string;
+  vault_key_id: string;
+  alg: 'ES256' | 'EdDSA';
+  public_key: Uint8Array;
+  certificate: Uint8Array;
+  cert_exp: number;
+  state: 'active' | 'retired';
+  created_at: number;
+  retired_at: number | null;
+  /** The latest exp of any credential this key signed (seconds). */
+  last_expiry: number;
+}
+
+export interface CredentialTenantKeysTable {
+  tenant_id: string;
+  /** AES-256-GCM vault key encrypting holder data keys (EnvelopeCipher). */
+  kek_id: string;
+  /** HMAC-SHA256 vault key of the holder index. */
+  index_key_id: string;
+  created_at: number;
+}
+
+export interface CredentialTemplatesTable {
+  tenant_id: string;
+  id: string;
+  name: string;
+  validity_seconds: number;
+  /** Grants as JSON. */
+  grants: string;
+  created_at: number;
+}
+
+export interface StatusListsTable {
+  id: string;
+  tenant_id: string;
+  bits: number;
+  size: number;
+  allocated: number;
+  /** Grows with every status change; a published token names the version it shows. */
+  version: number;
+  state: 'open' | 'full';
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WalletsTable {
+  id: string;
+  tenant_id: string;
+  /** Uncompressed SEC 1 point of the secure-element key. */
+  public_key: Uint8Array;
+  kid: Uint8Array;
+  attestation_format: string;
+  attestation: Uint8Array | null;
+  label: string;
+  state: 'active' | 'inactive';
+  /** Sequence number the next delivery gets. */
+  next_seq: number;
+  acked_seq: number;
+  created_at: number;
+}
+
+export interface WalletChallengesTable {
+  id: string;
+  tenant_id: string;
+  wallet_id: string | null;
+  kind: 'register' | 'sync';
+  challenge: Uint8Array;
+  expires_at: number;
+  used_at: number | null;
+  created_at: number;
+}
+
+export interface CredentialsTable {
+  /** cti in hex. */
+  id: string;
+  tenant_id: string;
+  template_id: string | null;
+  wallet_id: string;
+  issuer_kid: string;
+  status: 'active' | 'suspended' | 'revoked';
+  status_list_id: string;
+  status_idx: number;
+  iat: number;
+  nbf: number;
+  exp: number;
+  credential: Uint8Array;
+  /** HMAC of the normalised holder e-mail (vault key); never the e-mail. */
+  holder_index: Uint8Array | null;
+  /** EnvelopeCipher ciphertext of {name, email}. */
+  holder_data: Uint8Array | null;
+  replaces: string | null;
+  replaced_by: string | null;
+  reason: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WalletDeliveriesTable {
+  wallet_id: string;
+  seq: number;
+  id: string;
+  tenant_id: string;
+  credential_id: string;
+  kind: 'credential' | 'status';
+  /** COSE_Encrypt0 sealed to the wallet key: the server cannot read it back. */
+  envelope: Uint8Array;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+export interface OfferRulesTable {
+  tenant_id: string;
+  id: string;
+  rule: string;
+  created_at: number;
+}
+
+export interface HolderAttributesTable {
+  wallet_id: string;
+  tenant_id: string;
+  /** EnvelopeCipher ciphertext of the attributes JSON. */
+  data: Uint8Array;
+  updated_at: number;
+}
+
+export interface OfferConsentsTable {
+  id: string;
+  tenant_id: string;
+  wallet_id: string;
+  /** JSON array of attribute names. */
+  attributes: string;
+  purpose: string;
+  granted_at: number;
+  revoked_at: number | null;
+}
+
+// updates: TUF repositories (migration 0050, docs/updates.md)
+export interface UpdateReposTable {
+  /** Globally unique: it is the path segment of /updates/<repo>/… */
+  id: string;
+  tenant_id: string;
+  /** JSON array of the device classes this repository serves. */
+  device_classes: string;
+  /** `pending-root` until the first root carries its threshold of signatures. */
+  state: 'pending-root' | 'ready';
+  created_at: number;
+  created_by: string;
+}
+
+export interface UpdateKeysTable {
+  repo_id: string;
+  /** TUF keyid: hex SHA-256 of the canonical JSON of the public key object. */
+  keyid: string;
+  keytype: 'ed25519' | 'ecdsa-sha2-nistp256';
+  scheme: 'ed25519' | 'ecdsa-sha2-nistp256';
+  /** keyval.public exactly as it appears in metadata. */
+  public: string;
+  /** null for offline keys, whose custodians sign elsewhere. */
+  vault_key_id: string | null;
+  label: string;
+  state: 'active' | 'revoked';
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface UpdateRolesTable {
+  repo_id: string;
+  /** root, targets, snapshot, timestamp, or a delegated role name. */
+  name: string;
+  /** JSON array of keyids. */
+  keyids: string;
+  threshold: number;
+  /** Delegated roles only: JSON array of device classes (paths images/<class>/*). */
+  device_classes: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface UpdateMetadataTable {
+  repo_id: string;
+  role: string;
+  version: number;
+  /** The signed metadata file, served byte for byte. */
+  body: Uint8Array;
+  expires_at: number;
+  created_at: number;
+}
+
+export interface UpdateRootDraftsTable {
+  repo_id: string;
+  version: number;
+  /** Canonical JSON (OLPC) of the signed part: the exact bytes custodians sign. */
+  signed: Uint8Array;
+  /** JSON object keyid -> hex signature. */
+  signatures: string;
+  reason: string;
+  created_at: number;
+  created_by: string;
+}
+
+export interface UpdateTargetsTable {
+  repo_id: string;
+  path: string;
+  /** The role whose metadata lists the target. */
+  role: string;
+  length: number;
+  sha256: string;
+  /** JSON of the TUF custom field. */
+  custom: string;
+  content: Uint8Array;
+  created_at: number;
+  created_by: string;
+}
+
+export interface UpdateReleasesTable {
+  repo_id: string;
+  device_class: string;
+  name: string;
+  version: string;
+  target_path: string;
+  percent: number;
+  /** JSON array of sites that get the release whatever the percentage. */
+  sites: string;
+  state: 'active' | 'halted';
+  updated_at: number;
+  updated_by: string;
+}
+
+export interface UpdateDeviceVersionsTable {
+  tenant_id: string;
+  device_id: string;
+  name: string;
+  repo_id: string;
+  device_class: string;
+  version: string;
+  target_path: string;
+  sha256: string;
+  seq: number;
+  reported_at: number;
+  received_at: number;
+}
+
+export interface UpdateDeviceReportsTable {
+  tenant_id: string;
+  device_id: string;
+  last_seq: number;
+  received_at: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_tokens: ApiTokensTable;
@@ -149,6 +411,27 @@ export interface Database {
   pki_certificates: PkiCertificatesTable;
   devices: DevicesTable;
   device_bootstrap_tokens: DeviceBootstrapTokensTable;
+  update_repos: UpdateReposTable;
+  update_keys: UpdateKeysTable;
+  update_roles: UpdateRolesTable;
+  update_metadata: UpdateMetadataTable;
+  update_root_drafts: UpdateRootDraftsTable;
+  update_targets: UpdateTargetsTable;
+  update_releases: UpdateReleasesTable;
+  update_device_versions: UpdateDeviceVersionsTable;
+  update_device_reports: UpdateDeviceReportsTable;
+  credential_roots: CredentialRootsTable;
+  credential_issuer_keys: CredentialIssuerKeysTable;
+  credential_tenant_keys: CredentialTenantKeysTable;
+  credential_templates: CredentialTemplatesTable;
+  status_lists: StatusListsTable;
+  wallets: WalletsTable;
+  wallet_challenges: WalletChallengesTable;
+  credentials: CredentialsTable;
+  wallet_deliveries: WalletDeliveriesTable;
+  offer_rules: OfferRulesTable;
+  holder_attributes: HolderAttributesTable;
+  offer_consents: OfferConsentsTable;
 }
 
 export type { Generated };

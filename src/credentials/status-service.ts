@@ -1,0 +1,178 @@
+/**
+ * Status lists on the server: random index allocation, the published Status List Token, and
+ * change notifications for online readers (docs/status-list.md).
+ *
+ * The list is a view of the credentials table: its bits are rebuilt from the rows whose status is
+ * not active, so a status change and its list can never disagree. Each change bumps the list's
+ * version; the next GET signs a new token (a few ms), so a revocation is visible at once, well
+ * within the 1 s the design asks. Listeners (the SSE endpoint) hear of every new version, from
+ * this instance at once and from other instances through a poll of the versions (every 250 ms
+ * while anyone listens).
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import { CityTrustError } from '../core/errors.ts';
+import type { Transaction } from 'kysely';
+import type { Database } from '../store/schema.ts';
+import { createStatusListToken, StatusList, statusUri, STATUS } from './status-list.ts';
+import type { IssuerKeys } from './issuer-keys.ts';
+import { seconds, settingsOf, type CredentialDeps, type CredentialSettings } from './settings.ts';
+
+export const STATUS_BITS = 2;
+const LIST_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
+
+export interface StatusChange {
+  readonly list: string;
+  readonly version: number;
+}
+
+export interface PublishedStatusList {
+  readonly list: string;
+  readonly version: number;
+  readonly token: Uint8Array;
+  readonly ttl: number;
+}
+
+function newListId(): string {
+  // 10 base32 characters (50 random bits): short in every credential, unguessable enough to list.
+  return Array.from(randomBytes(10), (b) => LIST_ID_ALPHABET[b & 31]).join('');
+}
+
+export class StatusLists {
+  readonly #deps: CredentialDeps;
+  readonly #keys: IssuerKeys;
+  readonly #settings: CredentialSettings;
+  readonly #open = new Map<string, Promise<{ id: string; size: number }>>();
+  readonly #tokens = new Map<string, { version: number; at: number; token: Promise<Uint8Array> }>();
+  readonly #listeners = new Set<(c: StatusChange) => void>();
+  readonly #seen = new Map<string, number>();
+  #timer: NodeJS.Timeout | undefined;
+  #polling = false;
+  #since = 0;
+
+  constructor(deps: CredentialDeps, keys: IssuerKeys) {
+    this.#deps = deps;
+    this.#keys = keys;
+    this.#settings = settingsOf(deps);
+  }
+
+  /** The tenant's list that takes new credentials, created when there is none. */
+  openList(tenant: string): Promise<{ id: string; size: number }> {
+    let p = this.#open.get(tenant);
+    if (!p) {
+      p = this.#findOrCreate(tenant).catch((e: unknown) => {
+        this.#open.delete(tenant);
+        throw e;
+      });
+      this.#open.set(tenant, p);
+    }
+    return p;
+  }
+
+  async #findOrCreate(tenant: string): Promise<{ id: string; size: number }> {
+    const { store, clock } = this.#deps;
+    const row = await store.db.selectFrom('status_lists').select(['id', 'size']).where('tenant_id', '=', tenant).where('state', '=', 'open').orderBy('created_at', 'desc').executeTakeFirst();
+    if (row) return { id: row.id, size: Number(row.size) };
+    const id = newListId();
+    const size = this.#settings.statusListSize;
+    await store.db.insertInto('status_lists').values({ id, tenant_id: tenant, bits: STATUS_BITS, size, allocated: 0, version: 0, state: 'open', created_at: clock.now(), updated_at: clock.now() }).execute();
+    await this.#deps.audit.append({ actor: 'system:credentials', tenant, action: 'credentials.status_list.create', subject: id, details: { size, bits: STATUS_BITS } });
+    return { id, size };
+  }
+
+  /** A uniformly random index (node:crypto); the unique (list, idx) index refuses a taken one. */
+  randomIndex(size: number): number {
+    return randomInt(0, size);
+  }
+
+  /** Counts `n` new credentials on a list inside the issuing transaction; a list past its fill stops taking more. */
+  async allocated(trx: Transaction<Database>, listId: string, n: number): Promise<void> {
+    const limit = Math.floor(this.#settings.statusListSize * this.#settings.statusListFill);
+    await trx.updateTable('status_lists').set((eb) => ({ allocated: eb('allocated', '+', n) })).where('id', '=', listId).execute();
+    const r = await trx.selectFrom('status_lists').select(['allocated', 'tenant_id']).where('id', '=', listId).executeTakeFirstOrThrow();
+    if (Number(r.allocated) >= limit) {
+      await trx.updateTable('status_lists').set({ state: 'full' }).where('id', '=', listId).execute();
+      this.#open.delete(r.tenant_id);
+    }
+  }
+
+  /** Records that a credential on `listId` changed status (inside the same transaction). */
+  async changed(trx: Transaction<Database>, listId: string): Promise<number> {
+    await trx.updateTable('status_lists').set((eb) => ({ version: eb('version', '+', 1), updated_at: this.#deps.clock.now() })).where('id', '=', listId).execute();
+    const r = await trx.selectFrom('status_lists').select('version').where('id', '=', listId).executeTakeFirstOrThrow();
+    return Number(r.version);
+  }
+
+  /** Tells listeners of this instance; called after the transaction committed. */
+  notify(change: StatusChange): void {
+    this.#seen.set(change.list, Math.max(this.#seen.get(change.list) ?? 0, change.version));
+    for (const l of this.#listeners) l(change);
+  }
+
+  /** The signed token of a list at its current version; re-signed when the version moved or half the ttl passed. */
+  async publish(listId: string): Promise<PublishedStatusList> {
+    const { store, clock } = this.#deps;
+    if (typeof listId !== 'string' || !/^[a-z0-9]{4,32}$/.test(listId)) throw new CityTrustError('STATUS_LIST_NOT_FOUND', 'no such status list');
+    const row = await store.db.selectFrom('status_lists').select(['tenant_id', 'size', 'bits', 'version']).where('id', '=', listId).executeTakeFirst();
+    if (!row) throw new CityTrustError('STATUS_LIST_NOT_FOUND', 'no such status list');
+    const version = Number(row.version);
+    const ttl = this.#settings.statusTtlSeconds;
+    const cached = this.#tokens.get(listId);
+    if (cached && cached.version === version && clock.now() - cached.at < (ttl * 1000) / 2) {
+      return { list: listId, version, token: await cached.token, ttl };
+    }
+    const token = this.#build(listId, row.tenant_id, Number(row.size), Number(row.bits) as 2);
+    this.#tokens.set(listId, { version, at: clock.now(), token });
+    token.catch(() => this.#tokens.delete(listId));
+    return { list: listId, version, token: await token, ttl };
+  }
+
+  async #build(listId: string, tenant: string, size: number, bits: 2): Promise<Uint8Array> {
+    const rows = await this.#deps.store.db.selectFrom('credentials').select(['status_idx', 'status']).where('status_list_id', '=', listId).where('status', '!=', 'active').execute();
+    const list = StatusList.empty(size, bits);
+    for (const r of rows) list.set(Number(r.status_idx), r.status === 'revoked' ? STATUS.INVALID : STATUS.SUSPENDED);
+    const key = await this.#keys.current(tenant);
+    const now = seconds(this.#deps.clock);
+    return createStatusListToken({ uri: statusUri(listId), list, iat: now, exp: now + this.#settings.statusTokenSeconds, ttl: this.#settings.statusTtlSeconds }, key.signer, key.kid);
+  }
+
+  /** Subscribes to new list versions; returns the unsubscribe function. */
+  subscribe(listener: (c: StatusChange) => void): () => void {
+    this.#listeners.add(listener);
+    this.#startPolling();
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) this.stop();
+    };
+  }
+
+  #startPolling(): void {
+    if (this.#timer) return;
+    this.#since = this.#deps.clock.now() - 1000;
+    this.#timer = setInterval(() => void this.#poll(), 250);
+    this.#timer.unref();
+  }
+
+  /** Picks up versions made by other server instances on the same database. */
+  async #poll(): Promise<void> {
+    if (this.#polling) return;
+    this.#polling = true;
+    try {
+      const since = this.#since;
+      this.#since = this.#deps.clock.now() - 1000;
+      const rows = await this.#deps.store.db.selectFrom('status_lists').select(['id', 'version']).where('updated_at', '>=', since).execute();
+      for (const r of rows) {
+        const v = Number(r.version);
+        if ((this.#seen.get(r.id) ?? -1) < v) this.notify({ list: r.id, version: v });
+      }
+    } catch {
+      // A failed poll is retried on the next tick; listeners lose nothing but latency.
+    } finally {
+      this.#polling = false;
+    }
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * Wallet registry and the sync protocol on the server (docs/wallet.md, docs/provisioning.md).
+ *
+ * Registration: the wallet signs ["citytrust/wallet-register/v1", tenant, challenge, SE key] with
+ * its secure-element key over a fresh server challenge; that proves it holds the key.
+ * Sync: the wallet signs ["citytrust/wallet-sync/v1", wallet id, nonce, ack] over a fresh
+ * single-use nonce. `ack` is the highest delivery sequence it has stored durably; the server
+ * marks everything up to it delivered and answers with every delivery above it. A lost answer or
+ * a lost ack only means the same deliveries come again, and the wallet keeps them once (by
+ * delivery id): nothing is lost and nothing is duplicated.
+ */
+import { randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import { CityTrustError, isCityTrustError } from '../core/errors.ts';
+import { fromBase64Url, toBase64Url } from '../core/bytes.ts';
+import { encodeCbor, exportRawPublicKey, importRawPublicKey, sha256, verifySignature } from '../crypto/index.ts';
+import type { Database } from '../store/schema.ts';
+import { keyIdOf } from './trust.ts';
+import { sealEnvelope, encodeProvisioningMessage, type ProvisioningMessage } from './envelope.ts';
+import { settingsOf, type CredentialDeps, type CredentialSettings } from './settings.ts';
+
+export const WALLET_ID = /^w_[0-9a-f]{24}$/;
+export const ATTESTATION_FORMATS = ['none', 'android-key', 'apple-app-attest'] as const;
+export type AttestationFormat = (typeof ATTESTATION_FORMATS)[number];
+/** Most deliveries in one sync answer; the wallet syncs again while `more` is true. */
+export const SYNC_PAGE = 100;
+const MAX_OPEN_NONCES = 8;
+
+export interface Wallet {
+  readonly id: string;
+  readonly tenant: string;
+  /** SEC 1 uncompressed point, base64url. */
+  readonly publicKey: string;
+  readonly kid: string;
+  readonly attestationFormat: string;
+  readonly label: string;
+  readonly state: 'active' | 'inactive';
+  readonly pendingDeliveries: number;
+  readonly ackedSeq: number;
+  readonly createdAt: number;
+}
+
+export interface SyncResult {
+  readonly ackedSeq: number;
+  readonly deliveries: readonly { readonly seq: number; readonly envelope: string }[];
+  readonly more: boolean;
+}
+
+/** What the wallet signs to register (its SE key proves possession over the challenge). */
+export function registrationToBeSigned(tenant: string, challenge: Uint8Array, publicKey: Uint8Array): Uint8Array {
+  return encodeCbor(['citytrust/wallet-register/v1', tenant, challenge, publicKey]);
+}
+
+/** What the wallet signs to sync: the ack is inside, so a relay can neither forge nor alter it. */
+export function syncToBeSigned(walletId: string, nonce: Uint8Array, ack: number): Uint8Array {
+  return encodeCbor(['citytrust/wallet-sync/v1', walletId, nonce, ack]);
+}
+
+function b64(field: string, s: unknown, code: 'INPUT_INVALID' | 'WALLET_KEY_INVALID' = 'INPUT_INVALID'): Uint8Array {
+  if (typeof s !== 'string' || s.length > 8192) throw new CityTrustError(code, `${field} is base64url`);
+  try {
+    return fromBase64Url(s);
+  } catch (e) {
+    throw new CityTrustError(code, `${field} is base64url`, { cause: e });
+  }
+}
+
+export class Wallets {
+  readonly #deps: CredentialDeps;
+  readonly #settings: CredentialSettings;
+
+  constructor(deps: CredentialDeps) {
+    this.#deps = deps;
+    this.#settings = settingsOf(deps);
+  }
+
+  async createChallenge(tenant: string, actor: string): Promise<{ challengeId: string; challenge: string; expiresAt: number }> {
+    const { store, clock } = this.#deps;
+    const challenge = new Uint8Array(randomBytes(32));
+    const id = `wc_${randomBytes(12).toString('hex')}`;
+    const expiresAt = clock.now() + this.#settings.challengeSeconds * 1000;
+    await store.db.insertInto('wallet_challenges').values({ id, tenant_id: tenant, wallet_id: null, kind: 'register', challenge, expires_at: expiresAt, used_at: null, created_at: clock.now() }).execute();
+    void actor;
+    return { challengeId: id, challenge: toBase64Url(challenge), expiresAt };
+  }
+
+  async register(tenant: string, input: { challengeId: unknown; publicKey: unknown; signature: unknown; attestation?: unknown; label?: unknown }, actor: string): Promise<Wallet> {
+    const { store, clock, audit } = this.#deps;
+    const point = b64('publicKey', input.publicKey, 'WALLET_KEY_INVALID');
+    let key: KeyObject;
+    try {
+      key = importRawPublicKey('P-256', point);
+    } catch (e) {
+      throw new CityTrustError('WALLET_KEY_INVALID', 'the secure-element key is not a P-256 point', { cause: e });
+    }
+    const signature = b64('signature', input.signature);
+    const attestation = attestationOf(input.attestation);
+    const label = input.label === undefined ? 'wallet' : input.label;
+    if (typeof label !== 'string' || label.length === 0 || label.length > 100) throw new CityTrustError('INPUT_INVALID', 'label is 1..100 characters');
+    if (typeof input.challengeId !== 'string' || !/^wc_[0-9a-f]{24}$/.test(input.challengeId)) throw new CityTrustError('WALLET_CHALLENGE_INVALID', 'unknown challenge');
+    const ch = await store.db.selectFrom('wallet_challenges').selectAll().where('id', '=', input.challengeId).where('tenant_id', '=', tenant).where('kind', '=', 'register').executeTakeFirst();
+    if (!ch || ch.used_at !== null || Number(ch.expires_at) <= clock.now()) throw new CityTrustError('WALLET_CHALLENGE_INVALID', 'the challenge is unknown, used or expired');
+    // The key is registered in its canonical (uncompressed) form; the signature covers what the wallet sent.
+    if (!verifySignature('ES256', key, registrationToBeSigned(tenant, new Uint8Array(ch.challenge), point), signature, 'raw')) {
+      throw new CityTrustError('WALLET_PROOF_INVALID', 'the signature over the challenge does not verify with this key');
+    }
+    const id = `w_${randomBytes(12).toString('hex')}`;
+    const raw = exportRawPublicKey(key, 'uncompressed');
+    const kid = keyIdOf(key);
+    const now = clock.now();
+    await store.transaction(async (trx) => {
+      const used = await trx.updateTable('wallet_challenges').set({ used_at: now }).where('id', '=', ch.id).where('used_at', 'is', null).executeTakeFirst();
+      if (Number(used.numUpdatedRows) !== 1) throw new CityTrustError('WALLET_CHALLENGE_INVALID', 'the challenge was used meanwhile');
+      await trx
+        .insertInto('wallets')
+        .values({ id, tenant_id: tenant, public_key: raw, kid, attestation_format: attestation.format, attestation: attestation.data, label, state: 'active', next_seq: 1, acked_seq: 0, created_at: now })
+        .execute();
+    });
+    await audit.append({ actor, tenant, action: 'wallets.wallet.register', subject: id, details: { kid: Buffer.from(kid).toString('hex'), attestation: attestation.format } });
+    return this.get(tenant, id);
+  }
+
+  async get(tenant: string | undefined, id: string): Promise<Wallet> {
+    if (typeof id !== 'string' || !WALLET_ID.test(id)) throw new CityTrustError('WALLET_NOT_FOUND', 'no such wallet');
+    let q = this.#deps.store.db.selectFrom('wallets').selectAll().where('id', '=', id);
+    if (tenant !== undefined) q = q.where('tenant_id', '=', tenant);
+    const r = await q.executeTakeFirst();
+    if (!r) throw new CityTrustError('WALLET_NOT_FOUND', 'no such wallet');
+    return toWallet(r);
+  }
+
+  async list(tenant: string | undefined, opts: { limit?: number } = {}): Promise<Wallet[]> {
+    let q = this.#deps.store.db.selectFrom('wallets').selectAll();
+    if (tenant !== undefined) q = q.where('tenant_id', '=', tenant);
+    const rows = await q.orderBy('created_at', 'desc').limit(opts.limit ?? 100).execute();
+    return rows.map(toWallet);
+  }
+
+  async deactivate(tenant: string | undefined, id: string, actor: string): Promise<Wallet> {
+    const w = await this.get(tenant, id);
+    await this.#deps.store.db.updateTable('wallets').set({ state: 'inactive' }).where('id', '=', id).execute();
+    await this.#deps.audit.append({ actor, tenant: w.tenant, action: 'wallets.wallet.deactivate', subject: id });
+    return { ...w, state: 'inactive' };
+  }
+
+  /** The wallet's key for sealing, checked active; foreign tenants see WALLET_NOT_FOUND. */
+  async sealingKey(tenant: string, id: string): Promise<{ key: KeyObject; kid: Uint8Array }> {
+    if (typeof id !== 'string' || !WALLET_ID.test(id)) throw new CityTrustError('WALLET_NOT_FOUND', 'no such wallet');
+    const r = await this.#deps.store.db.selectFrom('wallets').select(['public_key', 'kid', 'state']).where('id', '=', id).where('tenant_id', '=', tenant).executeTakeFirst();
+    if (!r) throw new CityTrustError('WALLET_NOT_FOUND', 'no such wallet');
+    if (r.state !== 'active') throw new CityTrustError('WALLET_INACTIVE', 'the wallet was deactivated');
+    return { key: importRawPublicKey('P-256', new Uint8Array(r.public_key)), kid: new Uint8Array(r.kid) };
+  }
+
+  /** Queues a sealed message inside the caller's transaction; returns its sequence number. */
+  async enqueue(trx: Transaction<Database>, o: { walletId: string; tenant: string; credentialId: string; envelope: Uint8Array; deliveryId: string; kind: 'credential' | 'status' }): Promise<number> {
+    const r = await trx.updateTable('wallets').set((eb) => ({ next_seq: eb('next_seq', '+', 1) })).where('id', '=', o.walletId).returning('next_seq').executeTakeFirstOrThrow();
+    const seq = Number(r.next_seq) - 1;
+    await trx
+      .insertInto('wallet_deliveries')
+      .values({ wallet_id: o.walletId, seq, id: o.deliveryId, tenant_id: o.tenant, credential_id: o.credentialId, kind: o.kind, envelope: o.envelope, created_at: this.#deps.clock.now(), delivered_at: null })
+      .execute();
+    return seq;
+  }
+
+  /** Seals a provisioning message to a wallet key (no state touched). */
+  seal(walletId: string, key: { key: KeyObject; kid: Uint8Array }, message: ProvisioningMessage): Uint8Array {
+    return sealEnvelope({ plaintext: encodeProvisioningMessage(message), walletId, walletKey: key.key, walletKid: key.kid });
+  }
+
+  /** A fresh single-use nonce for the next sync. No bearer token: possession of the SE key is the credential. */
+  async nonce(id: string): Promise<{ nonce: string; expiresAt: number }> {
+    const { store, clock } = this.#deps;
+    const w = await this.get(undefined, id);
+    if (w.state !== 'active') throw new CityTrustError('WALLET_INACTIVE', 'the wallet was deactivated');
+    const nonce = new Uint8Array(randomBytes(32));
+    const now = clock.now();
+    const expiresAt = now + this.#settings.nonceSeconds * 1000;
+    // Nonces are asked for without authentication, so at most a few are kept per wallet.
+    const open = await store.db.selectFrom('wallet_challenges').select(['id', 'expires_at', 'used_at']).where('wallet_id', '=', id).where('kind', '=', 'sync').orderBy('created_at', 'desc').execute();
+    const stale = open.filter((o, i) => i >= MAX_OPEN_NONCES - 1 || (o.used_at === null && Number(o.expires_at) <= now)).map((o) => o.id);
+    if (stale.length > 0) await store.db.deleteFrom('wallet_challenges').where('id', 'in', stale).execute();
+    await store.db
+      .insertInto('wallet_challenges')
+      .values({ id: `wn_${toHexDigest(nonce)}`, tenant_id: w.tenant, wallet_id: id, kind: 'sync', challenge: nonce, expires_at: expiresAt, used_at: null, created_at: now })
+      .execute();
+    return { nonce: toBase64Url(nonce), expiresAt };
+  }
+
+  async sync(id: string, input: { nonce: unknown; ack: unknown; signature: unknown }): Promise<SyncResult> {
+    const { store, clock } = this.#deps;
+    const w = await this.get(undefined, id);
+    if (w.state !== 'active') throw new CityTrustError('WALLET_INACTIVE', 'the wallet was deactivated');
+    const nonce = b64('nonce', input.nonce);
+    const signature = b64('signature', input.signature);
+    const ack = input.ack;
+    if (typeof ack !== 'number' || !Number.isSafeInteger(ack) || ack < 0) throw new CityTrustError('INPUT_INVALID', 'ack is a non-negative integer');
+    if (nonce.length !== 32) throw new CityTrustError('WALLET_NONCE_INVALID', 'unknown nonce');
+    const row = await store.db.selectFrom('wallet_challenges').selectAll().where('id', '=', `wn_${toHexDigest(nonce)}`).where('wallet_id', '=', id).executeTakeFirst();
+    if (!row) throw new CityTrustError('WALLET_NONCE_INVALID', 'unknown nonce');
+    if (row.used_at !== null) throw new CityTrustError('WALLET_SYNC_REPLAYED', 'this nonce was already used');
+    if (Number(row.expires_at) <= clock.now()) throw new CityTrustError('WALLET_NONCE_INVALID', 'the nonce has expired');
+    const key = importRawPublicKey('P-256', fromBase64Url(w.publicKey));
+    if (!verifySignature('ES256', key, syncToBeSigned(id, nonce, ack), signature, 'raw')) {
+      throw new CityTrustError('WALLET_PROOF_INVALID', 'the sync signature does not verify with the wallet key');
+    }
+    const now = clock.now();
+    return store.transaction(async (trx) => {
+      const wr = await trx.selectFrom('wallets').select(['next_seq', 'acked_seq']).where('id', '=', id).executeTakeFirstOrThrow();
+      if (ack > Number(wr.next_seq) - 1) throw new CityTrustError('WALLET_ACK_INVALID', 'the ack names a delivery that was never sent');
+      const used = await trx.updateTable('wallet_challenges').set({ used_at: now }).where('id', '=', row.id).where('used_at', 'is', null).executeTakeFirst();
+      if (Number(used.numUpdatedRows) !== 1) throw new CityTrustError('WALLET_SYNC_REPLAYED', 'this nonce was already used');
+      if (ack > Number(wr.acked_seq)) {
+        await trx.updateTable('wallet_deliveries').set({ delivered_at: now }).where('wallet_id', '=', id).where('seq', '<=', ack).where('delivered_at', 'is', null).execute();
+        await trx.updateTable('wallets').set({ acked_seq: ack }).where('id', '=', id).execute();
+      }
+      const rows = await trx.selectFrom('wallet_deliveries').select(['seq', 'envelope']).where('wallet_id', '=', id).where('seq', '>', ack).orderBy('seq').limit(SYNC_PAGE + 1).execute();
+      return {
+        ackedSeq: Math.max(ack, Number(wr.acked_seq)),
+        deliveries: rows.slice(0, SYNC_PAGE).map((r) => ({ seq: Number(r.seq), envelope: toBase64Url(new Uint8Array(r.envelope)) })),
+        more: rows.length > SYNC_PAGE,
+      };
+    });
+  }
+}
+
+function toHexDigest(nonce: Uint8Array): string {
+  // The row id is a hash of the nonce, so the nonce itself is looked up without scanning.
+  return Buffer.from(sha256(nonce).subarray(0, 16)).toString('hex');
+}
+
+function attestationOf(a: unknown): { format: AttestationFormat; data: Uint8Array | null } {
+  if (a === undefined) return { format: 'none', data: null };
+  if (a === null || typeof a !== 'object' || Array.isArray(a)) throw new CityTrustError('WALLET_ATTESTATION_INVALID', 'attestation is {format, data}');
+  const { format, data } = a as Record<string, unknown>;
+  if (typeof format !== 'string' || !(ATTESTATION_FORMATS as readonly string[]).includes(format)) throw new CityTrustError('WALLET_ATTESTATION_INVALID', 'unknown attestation format');
+  if (format === 'none') {
+    if (data !== undefined) throw new CityTrustError('WALLET_ATTESTATION_INVALID', 'format none carries no data');
+    return { format: 'none', data: null };
+  }
+  try {
+    const bytes = b64('attestation.data', data);
+    if (bytes.length === 0 || bytes.length > 6144) throw new CityTrustError('WALLET_ATTESTATION_INVALID', 'attestation data is 1..6144 bytes');
+    return { format: format as AttestationFormat, data: bytes };
+  } catch (e) {
+    if (isCityTrustError(e, 'WALLET_ATTESTATION_INVALID')) throw e;
+    throw new CityTrustError('WALLET_ATTESTATION_INVALID', 'attestation data is base64url', { cause: e });
+  }
+}
+
+function toWallet(r: Database['wallets'] extends infer T ? { [K in keyof T]: T[K] } : never): Wallet {
+  return {
+    id: r.id,
+    tenant: r.tenant_id,
+    publicKey: toBase64Url(new Uint8Array(r.public_key)),
+    kid: Buffer.from(r.kid).toString('hex'),
+    attestationFormat: r.attestation_format,
+    label: r.label,
+    state: r.state,
+    pendingDeliveries: Number(r.next_seq) - 1 - Number(r.acked_seq),
+    ackedSeq: Number(r.acked_seq),
+    createdAt: Number(r.created_at),
+  };
+}
