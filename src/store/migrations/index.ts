@@ -6,7 +6,6 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_foundation.ts';
 import * as m0010 from './0010_pki.ts';
-import * as m0050 from './0050_updates.ts';
 import * as m0020 from './0020_credentials.ts';
 
 export interface MigrationContext {
@@ -22,7 +21,6 @@ type Step = { up(db: Kysely<unknown>, ctx: MigrationContext): Promise<void> };
 const STEPS: Record<string, Step> = {
   '0001_foundation': m0001,
   '0010_pki': m0010,
-  '0050_updates': m0050,
   '0020_credentials': m0020,
 };
 
