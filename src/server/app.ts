@@ -16,6 +16,9 @@ import { createMetrics } from './metrics.ts';
 import { healthRoutes } from './routes/health.ts';
 import { accessRoutes } from './routes/access.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { pkiRoutes } from './routes/pki.ts';
+import { deviceRoutes } from './routes/devices.ts';
+import { estRoutes } from './routes/est.ts';
 import { vaultRoutes } from './routes/vault.ts';
 
 export const API_VERSION = '0.1.0';
@@ -77,6 +80,9 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   healthRoutes(app, ctx, metrics);
   accessRoutes(app, ctx);
   auditRoutes(app, ctx);
+  pkiRoutes(app, ctx);
+  deviceRoutes(app, ctx);
+  estRoutes(app, ctx);
   vaultRoutes(app, ctx);
   return app;
 }

@@ -12,6 +12,9 @@ import { HttpSensorFeed } from './sensors.ts';
 import { bindCheckpointSigner, DeferredNoteSigner, loadPublishedCheckpointKey, openVault, type ConfiguredVault } from './vault-wiring.ts';
 import { Tenants } from '../access/tenants.ts';
 import { Tokens } from '../access/tokens.ts';
+import { Devices } from '../devices/registry.ts';
+import { BootstrapTokens } from '../devices/bootstrap.ts';
+import { Pki } from '../pki/pki.ts';
 
 export interface AppContext {
   config: Config;
@@ -21,6 +24,9 @@ export interface AppContext {
   audit: AuditLog;
   tenants: Tenants;
   tokens: Tokens;
+  devices: Devices;
+  bootstrap: BootstrapTokens;
+  pki: Pki;
   vault: ConfiguredVault;
   /** The audit checkpoint signer; bound to a vault key once the vault is unsealed. */
   checkpointSigner: DeferredNoteSigner;
@@ -57,6 +63,9 @@ export async function openContext(config: Config, opts: OpenContextOptions = {})
     const vault = await openVault(config, { clock, logger, audit });
     await bindCheckpointSigner(store, vault, signer);
     if (opts.checkpointing) audit.startCheckpointing();
+    const devices = new Devices({ store, clock, audit });
+    const bootstrap = new BootstrapTokens({ store, clock, audit, devices, defaultTtlSeconds: config.pki.bootstrapTtlSeconds });
+    const pki = new Pki({ store, vault, clock, audit, logger, devices, bootstrap, settings: { ...config.pki, codeSigningCertDays: config.pki.deviceCertDays } });
     const sensors = config.vault.sensors && vault.tamper ? new HttpSensorFeed(vault as Required<ConfiguredVault>, { clock, logger, heartbeatMs: config.vault.sensorHeartbeatMs }) : undefined;
     return {
       sensors,
@@ -67,6 +76,9 @@ export async function openContext(config: Config, opts: OpenContextOptions = {})
       audit,
       tenants: new Tenants({ store, clock, audit }),
       tokens: new Tokens({ store, clock, audit }),
+      devices,
+      bootstrap,
+      pki,
       vault,
       checkpointSigner: signer,
       onVaultUnsealed: () => bindCheckpointSigner(store, vault, signer),
