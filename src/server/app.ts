@@ -20,6 +20,9 @@ import { pkiRoutes } from './routes/pki.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { estRoutes } from './routes/est.ts';
 import { vaultRoutes } from './routes/vault.ts';
+import { credentialsRoutes } from './routes/credentials.ts';
+import { walletsRoutes } from './routes/wallets.ts';
+import { statusRoutes } from './routes/status.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -84,5 +87,8 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   deviceRoutes(app, ctx);
   estRoutes(app, ctx);
   vaultRoutes(app, ctx);
+  credentialsRoutes(app, ctx);
+  walletsRoutes(app, ctx);
+  statusRoutes(app, ctx);
   return app;
 }

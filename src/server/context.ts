@@ -15,6 +15,7 @@ import { Tokens } from '../access/tokens.ts';
 import { Devices } from '../devices/registry.ts';
 import { BootstrapTokens } from '../devices/bootstrap.ts';
 import { Pki } from '../pki/pki.ts';
+import { createCredentialServices, type CredentialServices } from '../credentials/index.ts';
 
 export interface AppContext {
   config: Config;
@@ -27,6 +28,8 @@ export interface AppContext {
   devices: Devices;
   bootstrap: BootstrapTokens;
   pki: Pki;
+  /** Issuer, wallets, status lists and trust list (docs/credential-format.md). */
+  credentials: CredentialServices;
   vault: ConfiguredVault;
   /** The audit checkpoint signer; bound to a vault key once the vault is unsealed. */
   checkpointSigner: DeferredNoteSigner;
@@ -66,6 +69,7 @@ export async function openContext(config: Config, opts: OpenContextOptions = {})
     const devices = new Devices({ store, clock, audit });
     const bootstrap = new BootstrapTokens({ store, clock, audit, devices, defaultTtlSeconds: config.pki.bootstrapTtlSeconds });
     const pki = new Pki({ store, vault, clock, audit, logger, devices, bootstrap, settings: { ...config.pki, codeSigningCertDays: config.pki.deviceCertDays } });
+    const credentials = createCredentialServices({ store, vault, audit, clock });
     const sensors = config.vault.sensors && vault.tamper ? new HttpSensorFeed(vault as Required<ConfiguredVault>, { clock, logger, heartbeatMs: config.vault.sensorHeartbeatMs }) : undefined;
     return {
       sensors,
@@ -79,6 +83,7 @@ export async function openContext(config: Config, opts: OpenContextOptions = {})
       devices,
       bootstrap,
       pki,
+      credentials,
       vault,
       checkpointSigner: signer,
       onVaultUnsealed: () => bindCheckpointSigner(store, vault, signer),
@@ -94,6 +99,7 @@ export async function closeContext(ctx: AppContext): Promise<void> {
   // Sign a last checkpoint while the vault is still open, then let the vault flush its
   // usage counters into the log, then drain the log.
   ctx.sensors?.stop();
+  ctx.credentials.close();
   if (ctx.checkpointSigner.bound) await ctx.audit.checkpoint().catch((e: unknown) => ctx.logger.warn({ err: e }, 'final audit checkpoint failed'));
   await ctx.vault.close();
   await ctx.audit.close();
