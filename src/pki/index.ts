@@ -13,3 +13,4 @@ export { checkCsr, CSR_MAX_BYTES, type CheckedCsr } from './x509/csr.ts';
 export { toPem, fromPemOrDer } from './x509/der.ts';
 export { CRL_REASONS, type RevocationReason } from './x509/extensions.ts';
 export type { PkiKeyType } from './x509/keys.ts';
+export { validateChain, type ValidationOptions, type ValidatedPath } from './validate.ts';
