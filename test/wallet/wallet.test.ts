@@ -1,0 +1,139 @@
+/** The wallet SDK against the real issuer service: multi-application store, sync with lost acks and crashes, UV gate, sealed storage. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Wallet, MemoryStorage, type SyncTransport } from '../../src/wallet/index.ts';
+import { CredentialTrust, verifyHolderSignature } from '../../src/credentials/index.ts';
+import { openEnv, type Env } from '../credentials/service-helpers.ts';
+import { rejectsCode } from '../credentials/helpers.ts';
+
+function direct(env: Env): SyncTransport {
+  return { nonce: (id) => env.svc.wallets.nonce(id), sync: (id, body) => env.svc.wallets.sync(id, body) };
+}
+
+async function registered(env: Env, wallet: Wallet, tenant: string): Promise<string> {
+  const ch = await env.svc.wallets.createChallenge(tenant, 'app');
+  const proof = await wallet.registrationProof(tenant, ch.challenge);
+  const w = await env.svc.wallets.register(tenant, { challengeId: ch.challengeId, publicKey: proof.publicKey, signature: proof.signature }, 'app');
+  await wallet.completeRegistration(tenant, w.id, proof.keyAlias);
+  return w.id;
+}
+
+async function issue(env: Env, tenant: string, walletId: string, grants: Record<string, unknown> = { zones: ['A'] }) {
+  return env.svc.issuer.issue(tenant, { walletId, grants, validUntil: Math.floor(env.clock.now() / 1000) + 3600 }, 'test');
+}
+
+describe('the wallet SDK', () => {
+  it('holds credentials of several tenants at once, each under its own registration key', async (t) => {
+    const env = await openEnv(t);
+    const wallet = await Wallet.open({ storage: new MemoryStorage(), storageKey: randomBytes(32), clock: env.clock, verifyUser: async () => true });
+    const metro = await registered(env, wallet, 'metro');
+    const parking = await registered(env, wallet, 'parking');
+    const a = await issue(env, 'metro', metro);
+    const b = await issue(env, 'parking', parking, { resources: ['car:fleet/42'] });
+    assert.deepEqual(await wallet.sync(metro, direct(env)), [a.id]);
+    assert.deepEqual(await wallet.sync(parking, direct(env)), [b.id]);
+    assert.deepEqual(wallet.credentials().map((c) => c.tenant).sort(), ['metro', 'parking']);
+    const root = await env.svc.root.get();
+    const trust = CredentialTrust.fromTrustList((await env.svc.trustLists.current()).token, { root: root.verifier, now: Math.floor(env.clock.now() / 1000) });
+    assert.equal(wallet.verify(b.id, trust).claims.iss, 'parking');
+    assert.notDeepEqual(wallet.se.publicPoint(wallet.registrations()[0]!.keyAlias), wallet.se.publicPoint(wallet.registrations()[1]!.keyAlias));
+  });
+
+  it('loses and duplicates nothing when a sync answer is lost', async (t) => {
+    const env = await openEnv(t);
+    const wallet = await Wallet.open({ storage: new MemoryStorage(), storageKey: randomBytes(32), clock: env.clock, verifyUser: async () => true });
+    const id = await registered(env, wallet, 'metro');
+    const issued = [await issue(env, 'metro', id), await issue(env, 'metro', id)];
+    let drop = true;
+    const lossy: SyncTransport = {
+      nonce: (w) => env.svc.wallets.nonce(w),
+      sync: async (w, body) => {
+        const res = await env.svc.wallets.sync(w, body);
+        if (drop) {
+          drop = false;
+          throw new Error('connection reset');
+        }
+        return res;
+      },
+    };
+    await assert.rejects(wallet.sync(id, lossy));
+    assert.equal(wallet.credentials().length, 0);
+    assert.deepEqual((await wallet.sync(id, lossy)).sort(), issued.map((c) => c.id).sort());
+    assert.deepEqual(await wallet.sync(id, lossy), []);
+    assert.equal(wallet.credentials().length, 2);
+    assert.equal((await env.svc.wallets.get('metro', id)).pendingDeliveries, 0);
+  });
+
+  it('survives a crash between receiving and storing: the reopened wallet gets everything once', async (t) => {
+    const env = await openEnv(t);
+    const storage = new MemoryStorage();
+    const key = randomBytes(32);
+    const wallet = await Wallet.open({ storage, storageKey: key, clock: env.clock, verifyUser: async () => true });
+    const id = await registered(env, wallet, 'metro');
+    const c = await issue(env, 'metro', id);
+    const put = storage.put.bind(storage);
+    storage.put = async (name, value) => {
+      if (name === 'wallet-state') throw new Error('disk full');
+      return put(name, value);
+    };
+    await assert.rejects(wallet.sync(id, direct(env)));
+    storage.put = put;
+    const again = await Wallet.open({ storage, storageKey: key, clock: env.clock, verifyUser: async () => true });
+    assert.deepEqual(await again.sync(id, direct(env)), [c.id]);
+    assert.deepEqual(again.credentials().map((x) => x.id), [c.id]);
+  });
+
+  it('applies updates, suspensions and revocations pushed by the issuer', async (t) => {
+    const env = await openEnv(t);
+    const wallet = await Wallet.open({ storage: new MemoryStorage(), storageKey: randomBytes(32), clock: env.clock, verifyUser: async () => true });
+    const id = await registered(env, wallet, 'metro');
+    const c = await issue(env, 'metro', id);
+    await wallet.sync(id, direct(env));
+    const next = await env.svc.issuer.update('metro', c.id, { grants: { zones: ['A', 'B'] } }, 'test');
+    await wallet.sync(id, direct(env));
+    assert.deepEqual(wallet.credentials().map((x) => x.id), [next.id]);
+    await env.svc.issuer.suspend('metro', next.id, 'test');
+    await wallet.sync(id, direct(env));
+    assert.equal(wallet.credentials()[0]!.status, 'suspended');
+    await rejectsCode(wallet.present(next.id, new Uint8Array(8)), 'CREDENTIAL_STATE_INVALID');
+  });
+
+  it('asks for user verification as the credential policy says, and refuses when the holder declines', async (t) => {
+    const env = await openEnv(t);
+    let prompts = 0;
+    let answer = true;
+    const wallet = await Wallet.open({ storage: new MemoryStorage(), storageKey: randomBytes(32), clock: env.clock, verifyUser: async () => (prompts++, answer) });
+    const id = await registered(env, wallet, 'metro');
+    const c = await issue(env, 'metro', id, { resources: ['car:fleet/7'], userVerificationSeconds: 30 });
+    await wallet.sync(id, direct(env));
+    const challenge = new Uint8Array(randomBytes(16));
+    const p = await wallet.present(c.id, challenge);
+    assert.equal(prompts, 1);
+    const root = await env.svc.root.get();
+    const trust = CredentialTrust.fromTrustList((await env.svc.trustLists.current()).token, { root: root.verifier, now: Math.floor(env.clock.now() / 1000) });
+    verifyHolderSignature(wallet.verify(c.id, trust), challenge, p.signature);
+    env.clock.advance(20_000);
+    await wallet.present(c.id, challenge);
+    assert.equal(prompts, 1, 'verified within the last 30 s');
+    env.clock.advance(11_000);
+    answer = false;
+    await rejectsCode(wallet.present(c.id, challenge), 'WALLET_USER_VERIFICATION_REQUIRED');
+    assert.equal(prompts, 2);
+  });
+
+  it('persists only ciphertext and refuses storage sealed under another key', async (t) => {
+    const env = await openEnv(t);
+    const storage = new MemoryStorage();
+    const key = randomBytes(32);
+    const wallet = await Wallet.open({ storage, storageKey: key, clock: env.clock, verifyUser: async () => true });
+    const id = await registered(env, wallet, 'metro');
+    await issue(env, 'metro', id);
+    await wallet.sync(id, direct(env));
+    const all = Buffer.concat([...storage.records.values()]);
+    for (const s of ['metro', id, 'reg-metro', 'credential']) assert.equal(all.includes(Buffer.from(s)), false, s);
+    await rejectsCode(Wallet.open({ storage, storageKey: randomBytes(32), clock: env.clock, verifyUser: async () => true }), 'WALLET_STORAGE_CORRUPT');
+    const reopened = await Wallet.open({ storage, storageKey: key, clock: env.clock, verifyUser: async () => true });
+    assert.equal(reopened.credentials().length, 1);
+  });
+});
