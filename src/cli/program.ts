@@ -7,6 +7,9 @@ import { tokenCommand } from './token.ts';
 import { auditCommand } from './audit.ts';
 import { vaultCommand } from './vault.ts';
 import { demoCommand } from './demo.ts';
+import { caCommand } from './ca.ts';
+import { certCommand } from './cert.ts';
+import { deviceCommand } from './device.ts';
 
 export function buildProgram(): Command {
   const program = new Command('citytrust')
@@ -22,6 +25,9 @@ export function buildProgram(): Command {
   program.addCommand(tokenCommand());
   program.addCommand(auditCommand());
   program.addCommand(vaultCommand());
+  program.addCommand(caCommand());
+  program.addCommand(certCommand());
+  program.addCommand(deviceCommand());
   return program;
 }
 
