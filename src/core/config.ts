@@ -43,6 +43,13 @@ export const SETTINGS = {
   'vault.pkcs11.tokenLabel': { kind: 'string', env: 'CITYTRUST_PKCS11_TOKEN', default: 'citytrust', doc: 'Label of the PKCS#11 token holding the keys.' },
   'vault.pkcs11.sessions': { kind: 'int', env: 'CITYTRUST_PKCS11_SESSIONS', default: 4, min: 1, max: 64, doc: 'PKCS#11 sessions in the pool (concurrent operations).' },
   'audit.maxBatch': { kind: 'int', env: 'CITYTRUST_AUDIT_MAX_BATCH', default: 4096, min: 1, max: 100_000, doc: 'Most events committed in one group commit.' },
+  'updates.rootExpirySeconds': { kind: 'int', env: 'CITYTRUST_UPDATES_ROOT_EXPIRY_S', default: 31_536_000, min: 86_400, max: 315_360_000, doc: 'Lifetime of TUF root metadata (default one year); re-signed with the root keys before it ends.' },
+  'updates.targetsExpirySeconds': { kind: 'int', env: 'CITYTRUST_UPDATES_TARGETS_EXPIRY_S', default: 7_776_000, min: 3600, max: 31_536_000, doc: 'Lifetime of TUF targets and delegated targets metadata (default 90 days).' },
+  'updates.snapshotExpirySeconds': { kind: 'int', env: 'CITYTRUST_UPDATES_SNAPSHOT_EXPIRY_S', default: 604_800, min: 600, max: 31_536_000, doc: 'Lifetime of TUF snapshot metadata (default 7 days).' },
+  'updates.timestampExpirySeconds': { kind: 'int', env: 'CITYTRUST_UPDATES_TIMESTAMP_EXPIRY_S', default: 86_400, min: 60, max: 2_592_000, doc: 'Lifetime of TUF timestamp metadata (default one day): the longest a freeze attack can go unnoticed.' },
+  'updates.refreshIntervalMs': { kind: 'int', env: 'CITYTRUST_UPDATES_REFRESH_MS', default: 60_000, min: 0, max: 86_400_000, doc: 'How often the server re-signs online metadata (timestamp, snapshot, targets) that passed half its lifetime. 0 = off.' },
+  'updates.maxTargetBytes': { kind: 'int', env: 'CITYTRUST_UPDATES_MAX_TARGET_BYTES', default: 67_108_864, min: 1024, max: 1_073_741_824, doc: 'Largest image or data bundle accepted for publishing, in bytes (default 64 MiB).' },
+  'updates.metadataCacheMs': { kind: 'int', env: 'CITYTRUST_UPDATES_METADATA_CACHE_MS', default: 1000, min: 0, max: 60_000, doc: 'How long a server instance serves its cached current timestamp before looking in the store again.' },
   'server.tls': { kind: 'bool', env: 'CITYTRUST_TLS', default: false, doc: 'Serve HTTPS with a certificate from the services CA, issued at start and renewed automatically; client certificates from our CAs identify devices (`citytrust serve --tls`).' },
   'server.tlsNames': { kind: 'string', env: 'CITYTRUST_TLS_NAMES', default: 'localhost,127.0.0.1', doc: 'Comma-separated DNS names and IPv4 addresses of the server TLS certificate (DNS names must fall within pki.serviceDomains).' },
   'pki.baseUrl': { kind: 'string', env: 'CITYTRUST_PKI_BASE_URL', default: 'http://127.0.0.1:8080', doc: 'Public URL of this server: CRL distribution points, OCSP and CA issuer URLs in certificates start with it.' },
@@ -81,6 +88,7 @@ export interface Config {
   };
   log: { level: string };
   audit: { logName: string; checkpointIntervalMs: number; maxBatch: number };
+  updates: { rootExpirySeconds: number; targetsExpirySeconds: number; snapshotExpirySeconds: number; timestampExpirySeconds: number; refreshIntervalMs: number; maxTargetBytes: number; metadataCacheMs: number };
   vault: {
     backend: 'software' | 'pkcs11';
     devUnseal: boolean;
@@ -218,6 +226,15 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       logName: g('audit.logName'),
       checkpointIntervalMs: g('audit.checkpointIntervalMs'),
       maxBatch: g('audit.maxBatch'),
+    },
+    updates: {
+      rootExpirySeconds: g('updates.rootExpirySeconds'),
+      targetsExpirySeconds: g('updates.targetsExpirySeconds'),
+      snapshotExpirySeconds: g('updates.snapshotExpirySeconds'),
+      timestampExpirySeconds: g('updates.timestampExpirySeconds'),
+      refreshIntervalMs: g('updates.refreshIntervalMs'),
+      maxTargetBytes: g('updates.maxTargetBytes'),
+      metadataCacheMs: g('updates.metadataCacheMs'),
     },
     vault: {
       backend: g('vault.backend'),

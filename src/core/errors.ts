@@ -261,6 +261,7 @@ const CODES = {
   UPDATE_VERSION_ROLLBACK: { status: 422, remedy: 'The release is older than the installed version; devices never go back. Release a higher version.' },
   UPDATE_BOOTLOADER_TOO_OLD: { status: 422, remedy: 'The image needs a newer bootloader than the device has; release a bootloader update first.' },
   UPDATE_FETCH_FAILED: { status: 502, remedy: 'The repository could not be reached or answered an error; the device keeps its current software and retries later.' },
+  UPDATE_NOT_ENROLLED: { status: 409, remedy: 'The device has no trusted root yet; ship root.json with the device at enrolment.' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof CODES;
