@@ -91,6 +91,7 @@ export interface ServerTlsCredentials {
   /** Every CA certificate of the hierarchy that is still valid: whom client certificates may chain to. */
   caPem: string;
   serial: string;
+  notBefore: number;
   notAfter: number;
 }
 
@@ -503,6 +504,7 @@ export class Pki implements DeviceCertificateHooks {
       certPem: issued.certificatePem + issued.chainPem[0]!,
       caPem: bundle.map((d) => toPem('CERTIFICATE', d)).join(''),
       serial: issued.serial,
+      notBefore: issued.notBefore,
       notAfter: issued.notAfter,
     };
   }

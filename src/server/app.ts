@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { SecureContextOptions } from 'node:tls';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -28,9 +29,17 @@ export const API_VERSION = '0.1.0';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
+export interface BuildServerOptions {
+  /** Serve HTTPS (`citytrust serve --tls`): key, certificate chain, and the CAs client certificates may chain to. */
+  https?: SecureContextOptions & { requestCert?: boolean; rejectUnauthorized?: boolean };
+}
+
+export async function buildServer(ctx: AppContext, opts: BuildServerOptions = {}): Promise<FastifyInstance> {
   const metrics = createMetrics();
   const app = Fastify({
+    // Client certificates are requested but verified by the route that needs them (EST, renewal):
+    // a bootstrap enrolment arrives without one, so the handshake must not demand it.
+    ...(opts.https ? { https: opts.https } : {}),
     loggerInstance: ctx.logger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: ctx.config.server.bodyLimit,
     trustProxy: ctx.config.server.trustProxy,
