@@ -96,14 +96,16 @@ export class MirrorFetcher extends BaseFetcher {
     this.requests.push(url);
     const m = /\/updates\/([^/]+)\/(metadata|targets)\/(.+)$/.exec(url);
     if (!m) throw new DownloadHTTPError('bad url', 404);
-    let body: Uint8Array;
+    const rewrites = [...this.rewrite].filter(([suffix]) => url.endsWith(suffix));
+    let body: Uint8Array = new Uint8Array(0);
     try {
       body = m[2] === 'metadata' ? await this.#updates.metadata(m[1]!, decodeURIComponent(m[3]!)) : await this.#updates.target(m[1]!, decodeURIComponent(m[3]!));
     } catch (e) {
-      if (isCityTrustError(e) && e.status === 404) throw new DownloadHTTPError('Failed to download', 404);
-      throw e;
+      // A mirror may serve a file the repository does not have (a forged next root).
+      if (!(isCityTrustError(e) && e.status === 404)) throw e;
+      if (rewrites.length === 0) throw new DownloadHTTPError('Failed to download', 404);
     }
-    for (const [suffix, fn] of this.rewrite) if (url.endsWith(suffix)) body = await fn(body);
+    for (const [, fn] of rewrites) body = await fn(body);
     if (m[2] === 'targets' && this.stretchTargets > 0) body = Buffer.concat([body, Buffer.alloc(this.stretchTargets, 0x41)]);
     const bytes = new Uint8Array(body);
     return new ReadableStream({
