@@ -4,7 +4,7 @@
  *   1 iss   tenant id of the issuer           6 iat   issued at (s)
  *   2 sub   holder pseudonym (optional)       7 cti   credential id, 8 random bytes
  *   4 exp   expires (s)                       8 cnf   {1: COSE_Key}: holder SE key, compressed (RFC 8747 §3.1)
- *   5 nbf   not before (s)               65535 status {"status_list": {"idx", "uri"}} (Token Status List)
+ *   5 nbf   not before (s; absent = iat) 65535 status {"status_list": {"idx", "uri"}} (Token Status List)
  *  -65537   grants (./grants.ts)
  */
 import type { KeyObject } from 'node:crypto';
@@ -60,13 +60,14 @@ export function claimsToCbor(c: CredentialClaims): Map<number, unknown> {
   const m = new Map<number, unknown>([
     [CLAIM.iss, c.iss],
     [CLAIM.exp, c.exp],
-    [CLAIM.nbf, c.nbf],
     [CLAIM.iat, c.iat],
     [CLAIM.cti, c.cti],
     [CLAIM.cnf, new Map([[CNF_COSE_KEY, toCoseKey(c.holderKey, { compressed: true })]])],
     [CLAIM.grants, grantsToCbor(c.grants)],
   ]);
   if (c.sub !== undefined) m.set(CLAIM.sub, c.sub);
+  // nbf equal to iat is left out (6 bytes): a credential without nbf is valid from iat.
+  if (c.nbf !== c.iat) m.set(CLAIM.nbf, c.nbf);
   if (c.status !== undefined) m.set(CLAIM.status, new Map([['status_list', new Map<string, unknown>([['idx', c.status.idx], ['uri', c.status.uri]])]]));
   return m;
 }
@@ -89,27 +90,44 @@ export function decodeClaims(payload: Uint8Array): CredentialClaims {
   const sub = m.get(CLAIM.sub);
   if (sub !== undefined && (typeof sub !== 'string' || !TEXT.test(sub))) malformed('sub is a short text');
   const exp = time(m.get(CLAIM.exp), 'exp');
-  const nbf = time(m.get(CLAIM.nbf), 'nbf');
   const iat = time(m.get(CLAIM.iat), 'iat');
+  const nbf = m.has(CLAIM.nbf) ? time(m.get(CLAIM.nbf), 'nbf') : iat;
   if (exp <= nbf) malformed('exp must be after nbf');
   const cti = m.get(CLAIM.cti);
   if (!(cti instanceof Uint8Array) || cti.length !== CTI_LENGTH) malformed(`cti is ${CTI_LENGTH} bytes`);
   const holderKey = holderKeyOf(m.get(CLAIM.cnf));
   const status = statusOf(m.get(CLAIM.status));
   const grants = grantsFromCbor(m.get(CLAIM.grants));
-  return Object.freeze({ iss, ...(sub !== undefined && { sub: sub as string }), exp, nbf, iat, cti, holderKey, ...(status && { status }), grants });
+  const claims = { iss, ...(sub !== undefined && { sub: sub as string }), exp, nbf, iat, cti, ...(status && { status }), grants };
+  Object.defineProperty(claims, 'holderKey', { get: holderKey, enumerable: true });
+  return Object.freeze(claims as CredentialClaims);
 }
 
-function holderKeyOf(cnf: unknown): KeyObject {
+/**
+ * The holder key's COSE_Key is checked for shape at once, but the point is imported (and so
+ * decompressed and checked on the curve) only when first used: decompression costs more than the
+ * issuer signature check, and a reader needs the key only for the holder's proof of possession.
+ */
+function holderKeyOf(cnf: unknown): () => KeyObject {
   if (!(cnf instanceof Map) || cnf.size !== 1 || !(cnf.get(CNF_COSE_KEY) instanceof Map)) malformed('cnf is {1: COSE_Key} (RFC 8747 §3.1)');
-  let k;
-  try {
-    k = fromCoseKey(cnf.get(CNF_COSE_KEY) as Map<unknown, unknown>);
-  } catch (e) {
-    malformed('the holder key in cnf is not a valid COSE_Key', e);
+  const m = cnf.get(CNF_COSE_KEY) as Map<unknown, unknown>;
+  const x = m.get(-2);
+  const y = m.get(-3);
+  if (m.get(1) !== 2 || m.get(-1) !== 1 || m.has(-4) || !(x instanceof Uint8Array) || x.length !== 32 || !(typeof y === 'boolean' || (y instanceof Uint8Array && y.length === 32))) {
+    malformed('the holder key is an EC2 P-256 public COSE_Key');
   }
-  if (k.kind !== 'P-256' || k.privateKey !== undefined || k.publicKey === undefined) malformed('the holder key is a P-256 public key');
-  return k.publicKey;
+  let key: KeyObject | undefined;
+  return () => {
+    if (key !== undefined) return key;
+    let k;
+    try {
+      k = fromCoseKey(m);
+    } catch (e) {
+      return malformed('the holder key in cnf is not a valid P-256 point', e);
+    }
+    key = k.publicKey as KeyObject;
+    return key;
+  };
 }
 
 function statusOf(v: unknown): StatusReference | undefined {

@@ -151,11 +151,12 @@ export class CredentialIssuer {
       const envelope = this.#wallets.seal(walletId, walletKey, { kind: 'credential', deliveryId, tenant, credential: bytes, ...(supersede && { replaces: supersede.id }) });
       const holderData = holder === undefined ? null : await this.#pii.seal(tenant, id, holder);
       const ts = this.#deps.clock.now();
+      const row: IssueJob['row'] = {
+        id, tenant_id: tenant, template_id: template?.id ?? null, wallet_id: walletId, issuer_kid: key.kidHex, status: 'active', status_list_id: list.id, status_idx: idx,
+        iat: now, nbf, exp, credential: bytes, holder_index: holderIndex, holder_data: holderData, replaces: supersede?.id ?? null, replaced_by: null, reason: null, created_at: ts, updated_at: ts,
+      };
       const result = await this.#commit.submit({
-        row: {
-          id, tenant_id: tenant, template_id: template?.id ?? null, wallet_id: walletId, issuer_kid: key.kidHex, status: 'active', status_list_id: list.id, status_idx: idx,
-          iat: now, nbf, exp, credential: bytes, holder_index: holderIndex, holder_data: holderData, replaces: supersede?.id ?? null, replaced_by: null, reason: null, created_at: ts, updated_at: ts,
-        },
+        row,
         delivery: { id: deliveryId, envelope },
         ...(supersede && { supersede: { id: supersede.id, listId: supersede.listId } }),
       });
@@ -165,7 +166,7 @@ export class CredentialIssuer {
         actor, tenant, action: supersede ? 'credentials.credential.update' : 'credentials.credential.issue', subject: id,
         details: { wallet: walletId, template: template?.id ?? null, kid: key.kidHex, statusList: list.id, exp, ...(supersede && { replaces: supersede.id }) },
       });
-      return this.get(tenant, id);
+      return { ...toInfo(row), credential: toBase64Url(bytes) };
     }
     throw new CityTrustError('UNAVAILABLE', 'no free status list slot found; retry');
   }

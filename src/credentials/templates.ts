@@ -16,6 +16,7 @@ export const TEMPLATE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 export class Templates {
   readonly #deps: CredentialDeps;
+  readonly #cache = new Map<string, Template>();
   constructor(deps: CredentialDeps) {
     this.#deps = deps;
   }
@@ -40,7 +41,18 @@ export class Templates {
     return t;
   }
 
+  /** Templates are immutable once created, so a found one is cached. */
   async get(tenant: string, id: string): Promise<Template> {
+    const key = `${tenant}/${id}`;
+    const hit = this.#cache.get(key);
+    if (hit) return hit;
+    const t = await this.#load(tenant, id);
+    if (this.#cache.size > 1000) this.#cache.clear();
+    this.#cache.set(key, t);
+    return t;
+  }
+
+  async #load(tenant: string, id: string): Promise<Template> {
     const r = await this.#deps.store.db.selectFrom('credential_templates').selectAll().where('tenant_id', '=', tenant).where('id', '=', id).executeTakeFirst();
     if (!r) throw new CityTrustError('CREDENTIAL_TEMPLATE_NOT_FOUND', `template ${id} does not exist`);
     return { tenant, id, name: r.name, validitySeconds: Number(r.validity_seconds), grants: validateGrants(JSON.parse(r.grants)), createdAt: Number(r.created_at) };

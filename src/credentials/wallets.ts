@@ -69,6 +69,7 @@ function b64(field: string, s: unknown, code: 'INPUT_INVALID' | 'WALLET_KEY_INVA
 export class Wallets {
   readonly #deps: CredentialDeps;
   readonly #settings: CredentialSettings;
+  readonly #keyCache = new Map<string, { at: number; tenant: string; value: { key: KeyObject; kid: Uint8Array } }>();
 
   constructor(deps: CredentialDeps) {
     this.#deps = deps;
@@ -140,13 +141,27 @@ export class Wallets {
   async deactivate(tenant: string | undefined, id: string, actor: string): Promise<Wallet> {
     const w = await this.get(tenant, id);
     await this.#deps.store.db.updateTable('wallets').set({ state: 'inactive' }).where('id', '=', id).execute();
+    this.#keyCache.delete(id);
     await this.#deps.audit.append({ actor, tenant: w.tenant, action: 'wallets.wallet.deactivate', subject: id });
     return { ...w, state: 'inactive' };
   }
 
-  /** The wallet's key for sealing, checked active; foreign tenants see WALLET_NOT_FOUND. */
+  /**
+   * The wallet's key for sealing, checked active; foreign tenants see WALLET_NOT_FOUND. Cached
+   * for a few seconds (keys never change; deactivation is re-checked in every enqueue).
+   */
   async sealingKey(tenant: string, id: string): Promise<{ key: KeyObject; kid: Uint8Array }> {
     if (typeof id !== 'string' || !WALLET_ID.test(id)) throw new CityTrustError('WALLET_NOT_FOUND', 'no such wallet');
+    const hit = this.#keyCache.get(id);
+    const now = this.#deps.clock.now();
+    if (hit && hit.tenant === tenant && now - hit.at < 5000) return hit.value;
+    const value = await this.#loadSealingKey(tenant, id);
+    if (this.#keyCache.size > 10_000) this.#keyCache.clear();
+    this.#keyCache.set(id, { at: now, tenant, value });
+    return value;
+  }
+
+  async #loadSealingKey(tenant: string, id: string): Promise<{ key: KeyObject; kid: Uint8Array }> {
     const r = await this.#deps.store.db.selectFrom('wallets').select(['public_key', 'kid', 'state']).where('id', '=', id).where('tenant_id', '=', tenant).executeTakeFirst();
     if (!r) throw new CityTrustError('WALLET_NOT_FOUND', 'no such wallet');
     if (r.state !== 'active') throw new CityTrustError('WALLET_INACTIVE', 'the wallet was deactivated');
@@ -155,7 +170,9 @@ export class Wallets {
 
   /** Queues a sealed message inside the caller's transaction; returns its sequence number. */
   async enqueue(trx: Transaction<Database>, o: { walletId: string; tenant: string; credentialId: string; envelope: Uint8Array; deliveryId: string; kind: 'credential' | 'status' }): Promise<number> {
-    const r = await trx.updateTable('wallets').set((eb) => ({ next_seq: eb('next_seq', '+', 1) })).where('id', '=', o.walletId).returning('next_seq').executeTakeFirstOrThrow();
+    // The state check here, inside the transaction, is what makes cached sealing keys safe.
+    const r = await trx.updateTable('wallets').set((eb) => ({ next_seq: eb('next_seq', '+', 1) })).where('id', '=', o.walletId).where('state', '=', 'active').returning('next_seq').executeTakeFirst();
+    if (!r) throw new CityTrustError('WALLET_INACTIVE', 'the wallet was deactivated');
     const seq = Number(r.next_seq) - 1;
     await trx
       .insertInto('wallet_deliveries')
