@@ -8,7 +8,6 @@ import {
   AuthorityKeyIdentifier,
   BasicConstraints,
   Certificate,
-  CertificatePolicies,
   ExtendedKeyUsage,
   KeyUsage,
   NameConstraints,
@@ -17,6 +16,7 @@ import {
 } from '@peculiar/asn1-x509';
 import { CityTrustError } from '../core/errors.ts';
 import { parseDer, serialHex, signedPart } from './x509/der.ts';
+import { children, expectTag, only, oidToString, value } from './x509/asn1.ts';
 import { signatureAlgorithm, spkiKeyType, type PkiKeyType, type SignatureAlgorithm } from './x509/keys.ts';
 import {
   EXT_AUTHORITY_INFO_ACCESS,
@@ -83,6 +83,21 @@ function ext<T>(c: Certificate, oid: string, type: new () => T): T | undefined {
   return AsnConvert.parse(e.extnValue, type);
 }
 
+/**
+ * Policy OIDs read with our own decoder: asn1js renders arcs above 2^53 wrongly, and the
+ * citytrust policies live under a UUID arc (2.25.<128-bit>).
+ */
+function policiesOf(c: Certificate): string[] {
+  const e = c.tbsCertificate.extensions?.find((x) => x.extnID === EXT_CERTIFICATE_POLICIES);
+  if (!e) return [];
+  const v = new Uint8Array(e.extnValue.buffer);
+  const M = 'PKI_CHAIN_MALFORMED' as const;
+  return children(v, only(v, 0x30, M, 'certificatePolicies'), M).map((pi) => {
+    const [idT] = children(v, expectTag(pi, 0x30, M, 'PolicyInformation'), M);
+    return oidToString(value(v, expectTag(idT, 0x06, M, 'policyIdentifier')));
+  });
+}
+
 /** Parses certificate DER for validation; PKI_CHAIN_MALFORMED for anything that is not a well-formed X.509 certificate. */
 export function parseCertificate(der: Uint8Array): ParsedCert {
   const M = 'PKI_CHAIN_MALFORMED' as const;
@@ -101,7 +116,7 @@ export function parseCertificate(der: Uint8Array): ParsedCert {
     const bc = ext(cert, EXT_BASIC_CONSTRAINTS, BasicConstraints);
     const ku = ext(cert, EXT_KEY_USAGE, KeyUsage);
     const eku = ext(cert, EXT_EXT_KEY_USAGE, ExtendedKeyUsage);
-    const cp = ext(cert, EXT_CERTIFICATE_POLICIES, CertificatePolicies);
+    const cp = policiesOf(cert);
     const san = ext(cert, EXT_SUBJECT_ALT_NAME, SubjectAlternativeName);
     const nc = ext(cert, EXT_NAME_CONSTRAINTS, NameConstraints);
     const ski = ext(cert, EXT_SUBJECT_KEY_ID, SubjectKeyIdentifier);
@@ -125,7 +140,7 @@ export function parseCertificate(der: Uint8Array): ParsedCert {
       ...(bc ? { basicConstraints: bc } : {}),
       ...(ku ? { keyUsage: ku } : {}),
       ...(eku ? { eku: [...eku] } : {}),
-      policies: cp ? cp.map((p) => p.policyIdentifier) : [],
+      policies: cp,
       ...(san ? { san } : {}),
       ...(nc ? { nameConstraints: nc } : {}),
       ...(ski ? { ski: new Uint8Array(ski.buffer) } : {}),

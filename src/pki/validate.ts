@@ -119,7 +119,7 @@ export function validateChain(certificate: Uint8Array, o: ValidationOptions): Va
     serial: leaf.serial,
     notAfter: leaf.notAfter,
     ...(policyProfile ? { profile: policyProfile } : {}),
-    names: (leaf.san ?? []).map((g) => (g.dNSName !== undefined ? `dns:${g.dNSName}` : g.uniformResourceIdentifier !== undefined ? `uri:${g.uniformResourceIdentifier}` : g.iPAddress !== undefined ? `ip:${g.iPAddress}` : g.rfc822Name !== undefined ? `email:${g.rfc822Name}` : 'other')),
+    names: [...(leaf.san ?? [])].map((g) => (g.dNSName !== undefined ? `dns:${g.dNSName}` : g.uniformResourceIdentifier !== undefined ? `uri:${g.uniformResourceIdentifier}` : g.iPAddress !== undefined ? `ip:${g.iPAddress}` : g.rfc822Name !== undefined ? `email:${g.rfc822Name}` : 'other')),
     spki: leaf.spkiDer,
   };
 }
