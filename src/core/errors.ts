@@ -36,6 +36,9 @@ const CODES = {
   TENANT_NOT_FOUND: { status: 404, remedy: 'Create the tenant first (`citytrust tenant create`).' },
   TENANT_EXISTS: { status: 409, remedy: 'Pick another tenant id.' },
 
+  // console (docs/console.md)
+  CONSOLE_NOT_BUILT: { status: 503, remedy: 'Build the web console with `npm run build:console` (`npm start` does it for you), then restart the server.' },
+
   // store
   STORE_UNAVAILABLE: { status: 503, remedy: 'Check the database (DATABASE_URL or the data directory) and retry.' },
   STORE_MIGRATION_FAILED: { status: 500, remedy: 'A migration failed; the database was left at its previous version. See the log.' },

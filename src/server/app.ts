@@ -24,6 +24,7 @@ import { vaultRoutes } from './routes/vault.ts';
 import { credentialsRoutes } from './routes/credentials.ts';
 import { walletsRoutes } from './routes/wallets.ts';
 import { statusRoutes } from './routes/status.ts';
+import { consoleRoutes } from './routes/console.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -99,5 +100,6 @@ export async function buildServer(ctx: AppContext, opts: BuildServerOptions = {}
   credentialsRoutes(app, ctx);
   walletsRoutes(app, ctx);
   statusRoutes(app, ctx);
+  await consoleRoutes(app, ctx);
   return app;
 }

@@ -1,0 +1,77 @@
+import type { ReactNode } from 'react';
+import { hasRole, type Me, type Role } from './api.ts';
+import { ErrorNote } from './components/ErrorNote.tsx';
+import { useRoute } from './hooks.ts';
+import { useSession } from './session-context.ts';
+import { Dashboard } from './pages/Dashboard.tsx';
+import { Tenants } from './pages/Tenants.tsx';
+import { TenantDetail } from './pages/TenantDetail.tsx';
+import { Tokens } from './pages/Tokens.tsx';
+import { Vault } from './pages/Vault.tsx';
+import { Audit } from './pages/Audit.tsx';
+
+interface Page {
+  path: string;
+  label: string;
+  /** Roles that may open the page (city-admin always may). Empty: every signed-in token. */
+  roles: Role[];
+}
+
+/** Only pages whose API exists are listed; a page is offered only to tokens that can use it. */
+const PAGES: Page[] = [
+  { path: '', label: 'Dashboard', roles: [] },
+  { path: 'tenants', label: 'Tenants', roles: [] },
+  { path: 'tokens', label: 'Tokens', roles: ['tenant-admin'] },
+  { path: 'vault', label: 'Vault', roles: [] },
+  { path: 'audit', label: 'Audit log', roles: ['auditor'] },
+];
+
+function allowed(me: Me, p: Page): boolean {
+  return p.roles.length === 0 || hasRole(me, ...p.roles);
+}
+
+function Forbidden({ page }: { page: Page }) {
+  return <ErrorNote error={{ code: 'AUTH_FORBIDDEN', message: `the ${page.label} page needs one of the roles: ${page.roles.join(', ')}` }} />;
+}
+
+export function Layout() {
+  const { me, signOut } = useSession();
+  const route = useRoute();
+  const [first = '', second] = route;
+  const page = PAGES.find((p) => p.path === first);
+
+  let body: ReactNode;
+  if (!page) body = <ErrorNote error={{ code: 'NOT_FOUND', message: `the console has no page #/${route.join('/')}` }} />;
+  else if (!allowed(me, page)) body = <Forbidden page={page} />;
+  else if (first === '') body = <Dashboard />;
+  else if (first === 'tenants') body = second === undefined ? <Tenants /> : <TenantDetail id={second} />;
+  else if (first === 'tokens') body = <Tokens />;
+  else if (first === 'vault') body = <Vault />;
+  else body = <Audit selected={second} />;
+
+  return (
+    <div className="shell">
+      <header className="top">
+        <a href="#/" className="brand">
+          <span className="logo" aria-hidden="true" /> citytrust
+        </a>
+        <nav aria-label="Console pages">
+          {PAGES.filter((p) => allowed(me, p)).map((p) => (
+            <a key={p.path} href={`#/${p.path}`} className={p === page ? 'active' : undefined} aria-current={p === page ? 'page' : undefined}>
+              {p.label}
+            </a>
+          ))}
+        </nav>
+        <div className="who" data-testid="who">
+          <span title={`token ${me.tokenId}`}>{me.label || me.tokenId}</span>
+          <span className="tag">{me.tenant ?? 'city-wide'}</span>
+          <span className="roles">{me.roles.join(', ')}</span>
+          <button type="button" onClick={signOut}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main className="page">{body}</main>
+    </div>
+  );
+}

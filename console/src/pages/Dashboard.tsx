@@ -1,0 +1,207 @@
+import { useRef, useState } from 'react';
+import { ApiError, hasRole } from '../api.ts';
+import { Bars } from '../components/Bars.tsx';
+import { ErrorNote, type Problem } from '../components/ErrorNote.tsx';
+import { Sparkline } from '../components/Sparkline.tsx';
+import { VaultBadge, type VaultStatus } from '../components/VaultBadge.tsx';
+import { formatTime } from '../format.ts';
+import { usePoll } from '../hooks.ts';
+import { verifyAdvance, verifyCheckpointAnswer, type CheckpointAnswer, type WatchedHead } from '../lib/audit-proof.ts';
+import { httpCounts, rate, type HttpCounts } from '../lib/metrics.ts';
+import { useSession } from '../session-context.ts';
+
+const WINDOW = 60;
+
+interface Tenant {
+  id: string;
+  name: string;
+  status: string;
+}
+
+interface LogWatch {
+  size: number;
+  checkpointSize: number;
+  vkey: string;
+  /** Checkpoints whose signature and consistency with the previous one this browser verified. */
+  verified: number;
+  failure?: Problem;
+}
+
+interface View {
+  at: number;
+  vault?: VaultStatus;
+  auditSize?: number;
+  tenants?: Tenant[];
+  log?: LogWatch;
+  requests: number[];
+  audit: number[];
+  byClass: Record<string, number>;
+}
+
+const problemOf = (e: unknown): Problem => (e instanceof ApiError ? { code: e.code, message: e.message } : { code: 'NETWORK', message: String(e) });
+
+/**
+ * Refreshes every second (a poll never overlaps the previous one). An auditor's dashboard also
+ * watches the audit log: each new checkpoint's signature and its consistency with the last one
+ * are verified in this browser (RFC 9162 §2.1.4.2), so a rewritten history shows up here.
+ */
+export function Dashboard() {
+  const { api, me } = useSession();
+  const auditor = hasRole(me, 'auditor');
+  const [view, setView] = useState<View>({ at: 0, requests: [], audit: [], byClass: {} });
+  const [error, setError] = useState<Problem | undefined>(undefined);
+  const last = useRef<{ t: number; http?: HttpCounts; auditSize?: number; firstHttp?: HttpCounts; head?: WatchedHead; tick: number; log?: LogWatch }>({ t: 0, tick: 0 });
+
+  usePoll(async (signal) => {
+    const prev = last.current;
+    const tick = prev.tick + 1;
+    try {
+      const [vault, ready, metricsText, tenants, checkpoint] = await Promise.all([
+        api.get<VaultStatus>('/v1/vault/status', signal),
+        api.get<{ auditSize: number }>('/readyz', signal),
+        api.text('/metrics', signal),
+        tick % 5 === 1 || view.tenants === undefined ? api.get<Tenant[]>('/v1/tenants', signal) : Promise.resolve(view.tenants),
+        auditor ? api.get<CheckpointAnswer>('/v1/audit/checkpoint', signal) : Promise.resolve(undefined),
+      ]);
+      const now = performance.now();
+      const http = httpCounts(metricsText);
+      const dt = (now - prev.t) / 1000;
+      const reqRate = prev.http ? rate(prev.http.total, http.total, dt) : 0;
+      const auditRate = prev.auditSize !== undefined ? rate(prev.auditSize, ready.auditSize, dt) : 0;
+
+      let log = prev.log;
+      if (checkpoint && checkpoint.size > 0 && (log === undefined || checkpoint.size !== log.checkpointSize) && log?.failure === undefined) {
+        try {
+          const { checkpoint: cp, vkey } = await verifyCheckpointAnswer(checkpoint);
+          const head = await verifyAdvance(prev.head, cp, {
+            checkpoint: async () => checkpoint,
+            inclusion: () => Promise.reject(new Error('unused')),
+            consistency: (from, to) => api.get(`/v1/audit/proof/consistency?from=${from}&to=${to}`, signal),
+          });
+          prev.head = head;
+          log = { size: ready.auditSize, checkpointSize: cp.size, vkey, verified: (log?.verified ?? 0) + 1 };
+        } catch (e) {
+          if (signal.aborted) throw e;
+          const p = problemOf(e);
+          log = { size: ready.auditSize, checkpointSize: checkpoint.size, vkey: log?.vkey ?? '', verified: log?.verified ?? 0, failure: { code: (e as { code?: string }).code ?? p.code, message: (e as Error).message ?? p.message } };
+        }
+      } else if (log) {
+        log = { ...log, size: ready.auditSize };
+      }
+
+      const firstHttp = prev.firstHttp ?? http;
+      const byClass: Record<string, number> = {};
+      for (const [k, v] of Object.entries(http.byClass)) byClass[k] = v - (firstHttp.byClass[k] ?? 0);
+      last.current = { t: now, http, auditSize: ready.auditSize, firstHttp, tick, ...(prev.head ? { head: prev.head } : {}), ...(log ? { log } : {}) };
+      setView((v) => ({
+        at: Date.now(),
+        vault,
+        auditSize: ready.auditSize,
+        tenants,
+        ...(log ? { log } : {}),
+        requests: prev.http ? [...v.requests, reqRate].slice(-WINDOW) : v.requests,
+        audit: prev.auditSize !== undefined ? [...v.audit, auditRate].slice(-WINDOW) : v.audit,
+        byClass,
+      }));
+      setError(undefined);
+    } catch (e) {
+      if (!signal.aborted) setError(problemOf(e));
+      last.current = { ...prev, tick };
+    }
+  }, 1000);
+
+  const v = view.vault;
+  const log = view.log;
+  return (
+    <section aria-labelledby="dash-title">
+      <div className="page-head">
+        <h1 id="dash-title">Dashboard</h1>
+        <span className="live" data-testid="updated" data-at={view.at}>
+          {view.at ? `updated ${formatTime(view.at).slice(11)}` : 'loading…'}
+        </span>
+      </div>
+      <ErrorNote error={error} title="Could not refresh" />
+      <div className="grid">
+        <article className="card" aria-labelledby="card-vault">
+          <h2 id="card-vault">Key vault</h2>
+          {v ? (
+            <>
+              <p>
+                <VaultBadge state={v.state} /> <span className="muted">{v.backend} backend</span>
+              </p>
+              {v.state === 'sealed' && v.unseal ? (
+                <p>
+                  Unseal shares received: {v.unseal.received} of {v.unseal.threshold}
+                </p>
+              ) : null}
+              {v.tamper ? (
+                <p className="alert" role="alert">
+                  Tamper response at {formatTime(v.tamper.at)} ({v.tamper.source}): {v.tamper.reason}
+                </p>
+              ) : null}
+              <a href="#/vault">Vault details →</a>
+            </>
+          ) : (
+            <p className="muted">…</p>
+          )}
+        </article>
+
+        <article className="card" aria-labelledby="card-log">
+          <h2 id="card-log">Audit log</h2>
+          <p className="big" data-testid="audit-size">
+            {view.auditSize ?? '…'} <small>events</small>
+          </p>
+          {log ? (
+            <>
+              <p>
+                Latest signed checkpoint: {log.checkpointSize} events{' '}
+                <span className="muted">({Math.max(0, log.size - log.checkpointSize)} not yet checkpointed)</span>
+              </p>
+              {log.failure ? (
+                <ErrorNote error={log.failure} title="The audit log failed a check in this browser" />
+              ) : (
+                <p className="verified" data-testid="log-watch">
+                  ✓ {log.verified} checkpoint{log.verified === 1 ? '' : 's'} verified in this browser since sign-in: Ed25519 signature, and each one extends the last (RFC 9162 consistency)
+                </p>
+              )}
+              <p className="muted mono small wrap" title="the log's verifier key (signed-note vkey)">
+                {log.vkey}
+              </p>
+            </>
+          ) : auditor ? (
+            <p className="muted">waiting for the first checkpoint…</p>
+          ) : (
+            <p className="muted">Checkpoints and proofs need the auditor role.</p>
+          )}
+        </article>
+
+        <article className="card" aria-labelledby="card-tenants">
+          <h2 id="card-tenants">{me.tenant ? 'Your tenant' : 'Tenants'}</h2>
+          <p className="big">{view.tenants?.length ?? '…'}</p>
+          <ul className="plain">
+            {(view.tenants ?? []).slice(0, 8).map((t) => (
+              <li key={t.id}>
+                <a href={`#/tenants/${encodeURIComponent(t.id)}`}>{t.name}</a> <span className="muted">{t.id}</span>
+              </li>
+            ))}
+          </ul>
+        </article>
+
+        <article className="card wide" aria-labelledby="card-traffic">
+          <h2 id="card-traffic">Traffic (last {WINDOW} s, this server)</h2>
+          <div className="charts">
+            <Sparkline values={view.requests} label="API requests" unit="/s" />
+            <Sparkline values={view.audit} label="Audit events" unit="/s" />
+            <Bars
+              label="API answers since you opened the dashboard"
+              items={Object.entries(view.byClass)
+                .sort()
+                .map(([key, value]) => ({ key, value, tone: key.startsWith('2') || key.startsWith('3') ? 'ok' : key.startsWith('4') ? 'warn' : 'bad' }))}
+            />
+          </div>
+          <p className="muted small">Refreshed every second. Taps, grants and denials appear here once the credential and reader APIs are served.</p>
+        </article>
+      </div>
+    </section>
+  );
+}

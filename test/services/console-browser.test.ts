@@ -1,0 +1,247 @@
+/**
+ * The web console in a real browser: Debian's Chromium (playwright-core) against a real
+ * `citytrust serve`. A person signs in, creates a tenant and tokens, revokes one, verifies an
+ * audit event's inclusion proof in the page, looks at the vault, and a tenant user is kept to
+ * its own tenant. Screenshots go to test-artifacts/console/.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import type { Page } from 'playwright-core';
+import { runCli, startServer } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import { ensureConsoleBuilt, launch, shot, watchErrors, type Browser } from '../console/browser.ts';
+
+const tmp = tempDir();
+let server: { child: ChildProcess; url: string };
+let browser: Browser;
+let admin: string;
+let page: Page;
+let errors: string[];
+let tenantAdminToken = '';
+
+async function api<T>(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const r = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: r.status, body: (await r.json()) as T };
+}
+
+async function signIn(p: Page, token: string): Promise<void> {
+  await p.goto(`${server.url}/console/`);
+  await p.fill('input[name=token]', token);
+  await p.click('button[type=submit]');
+}
+
+before(async () => {
+  ensureConsoleBuilt();
+  const dir = join(tmp.dir, 'data');
+  const init = runCli(['init', '-d', dir, '--dev-unseal', '--json']);
+  assert.equal(init.status, 0, init.stderr);
+  admin = (JSON.parse(init.stdout) as { token: string }).token;
+  server = await startServer(['-d', dir]);
+  for (const id of ['metro', 'campus']) assert.equal((await api('POST', '/v1/tenants', admin, { id, name: `${id} tenant` })).status, 201);
+  browser = await launch();
+  page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  errors = watchErrors(page);
+});
+
+after(async () => {
+  await browser?.close();
+  server?.child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 300));
+  tmp.remove();
+});
+
+describe('the console in Chromium', () => {
+  it('refuses a malformed token without sending it, and an unknown token with AUTH_INVALID_TOKEN', async () => {
+    const sent: string[] = [];
+    page.on('request', (r) => sent.push(r.url()));
+    await page.goto(`${server.url}/console/`);
+    await page.fill('input[name=token]', 'hunter2');
+    await page.click('button[type=submit]');
+    await page.locator('[role=alert][data-code=CONSOLE_TOKEN_SHAPE]').waitFor();
+    assert.equal(sent.filter((u) => u.includes('/v1/')).length, 0, 'a malformed token never leaves the page');
+
+    await page.fill('input[name=token]', `ct_${'0'.repeat(16)}_${'A'.repeat(43)}`);
+    await page.click('button[type=submit]');
+    const note = page.locator('[role=alert][data-code=AUTH_INVALID_TOKEN]');
+    await note.waitFor();
+    assert.match(await note.innerText(), /unknown or mistyped/);
+    assert.equal(await page.evaluate(() => sessionStorage.length + localStorage.length), 0, 'nothing kept after a refused sign-in');
+    await shot(page, '01-wrong-token');
+  });
+
+  it('signs an admin in, keeps the token in sessionStorage only, and refreshes the dashboard every second', async () => {
+    await signIn(page, admin);
+    await page.locator('[data-testid=vault-state]', { hasText: 'unsealed' }).waitFor();
+    assert.equal(await page.evaluate(() => localStorage.length), 0);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('citytrust.token')), admin);
+    const updated = page.locator('[data-testid=updated]');
+    const seen = new Set<string>();
+    const until = Date.now() + 5000;
+    while (seen.size < 4 && Date.now() < until) {
+      seen.add((await updated.getAttribute('data-at')) ?? '');
+      await page.waitForTimeout(200);
+    }
+    // Four distinct refreshes (plus the initial '0') within five seconds: at least one a second on average.
+    assert.ok(seen.size >= 4, `only ${seen.size} distinct refreshes in 5 s`);
+    await page.locator('[data-testid=log-watch]').waitFor();
+    assert.match(await page.locator('[data-testid=log-watch]').innerText(), /verified in this browser/);
+    await shot(page, '02-dashboard');
+  });
+
+  it('creates a tenant after refusing an invalid id and a duplicate, with nothing sent for the invalid one', async () => {
+    await page.goto(`${server.url}/console/#/tenants`);
+    const posts: string[] = [];
+    const onRequest = (r: { method(): string; url(): string }) => r.method() === 'POST' && posts.push(r.url());
+    page.on('request', onRequest);
+    await page.fill('input[name=tenant-id]', 'Bad Id!');
+    await page.fill('input[name=tenant-name]', 'Riverside Ferries');
+    await page.click('button:has-text("Create tenant")');
+    await page.locator('[role=alert][data-code=INPUT_INVALID]').waitFor();
+    assert.equal(posts.length, 0, 'an invalid form is not sent');
+
+    await page.fill('input[name=tenant-id]', 'metro');
+    await page.click('button:has-text("Create tenant")');
+    await page.locator('[role=alert][data-code=TENANT_EXISTS]').waitFor();
+
+    await page.fill('input[name=tenant-id]', 'riverside');
+    await page.fill('input[name=tenant-name]', 'Riverside Ferries');
+    await page.click('button:has-text("Create tenant")');
+    await page.locator('tr[data-tenant=riverside]').waitFor();
+    page.off('request', onRequest);
+    const tenants = await api<{ id: string }[]>('GET', '/v1/tenants', admin);
+    assert.deepEqual(tenants.body.map((t) => t.id).sort(), ['campus', 'metro', 'riverside']);
+    await shot(page, '03-tenants');
+  });
+
+  it('creates a tenant token showing its secret once, and revokes another after a typed confirmation', async () => {
+    await page.goto(`${server.url}/console/#/tokens`);
+    await page.selectOption('select[name=token-tenant]', 'riverside');
+    await page.fill('input[name=token-label]', 'riverside admin');
+    await page.check('input[name=role-tenant-admin]');
+    await page.click('button:has-text("Create token")');
+    tenantAdminToken = (await page.locator('[data-testid=new-token-secret]').innerText()).trim();
+    assert.match(tenantAdminToken, /^ct_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+    const id = tenantAdminToken.slice(3, 19);
+    await page.locator(`tr[data-token="${id}"][data-state=active]`).waitFor();
+    await shot(page, '04-token-created');
+    await page.click('button:has-text("I have stored it")');
+    assert.equal(await page.locator('[data-testid=new-token-secret]').count(), 0, 'the secret is gone once dismissed');
+
+    // A second token, revoked from the console.
+    await page.selectOption('select[name=token-tenant]', 'riverside');
+    await page.fill('input[name=token-label]', 'to be revoked');
+    await page.check('input[name=role-issuer]');
+    await page.click('button:has-text("Create token")');
+    const doomed = (await page.locator('[data-testid=new-token-secret]').innerText()).trim();
+    const doomedId = doomed.slice(3, 19);
+    await page.click(`tr[data-token="${doomedId}"] button:has-text("Revoke")`);
+    const confirm = page.locator('[role=dialog] button[type=submit]');
+    assert.equal(await confirm.isDisabled(), true, 'revoking needs the typed word');
+    await page.fill('[role=dialog] input[name=confirm]', 'revoke');
+    await confirm.click();
+    await page.locator(`tr[data-token="${doomedId}"][data-state=revoked]`).waitFor();
+    assert.equal((await api<{ code: string }>('GET', '/v1/whoami', doomed)).body.code, 'AUTH_TOKEN_REVOKED');
+    await shot(page, '05-token-revoked');
+  });
+
+  it('verifies an audit event in the page: leaf rebuilt, checkpoint signature, inclusion proof', async () => {
+    await page.goto(`${server.url}/console/#/audit`);
+    await page.fill('input[name=action]', 'tenant.create');
+    await page.click('button:has-text("Filter")');
+    const row = page.locator('[data-testid=events] tr', { hasText: 'riverside' });
+    await row.waitFor();
+    const seq = await row.getAttribute('data-seq');
+    await row.locator('a').click();
+    await page.locator('[data-testid=event-detail]', { hasText: `Event #${seq}` }).waitFor();
+    // The checkpoint timer runs every second; an event newer than it shows "waiting" until then.
+    let ok = 'false';
+    for (let i = 0; i < 20 && ok !== 'true'; i++) {
+      await page.click('button:has-text("Verify in this browser")');
+      await page.locator('[data-testid=verification]').waitFor();
+      ok = (await page.locator('[data-testid=verification]').getAttribute('data-ok')) ?? 'false';
+      if (ok !== 'true') await page.waitForTimeout(500);
+    }
+    assert.equal(ok, 'true');
+    for (const step of ['leaf', 'signature', 'inclusion']) assert.equal(await page.locator(`[data-step=${step}]`).getAttribute('data-state'), 'ok', step);
+    assert.match(await page.locator('[data-testid=verification-summary]').innerText(), /Verified in this browser with WebCrypto/);
+    await shot(page, '06-audit-verified');
+  });
+
+  it('flags a wrong pinned log key instead of verifying', async () => {
+    await page.fill('input[name=vkey]', 'someone.else+00000000+AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+    await page.click('button:has-text("Verify in this browser")');
+    await page.locator('[data-testid=verification][data-ok=false]').waitFor();
+    assert.equal(await page.locator('[data-step=signature]').getAttribute('data-state'), 'failed');
+    await page.fill('input[name=vkey]', '');
+  });
+
+  it('shows the vault and cancelling the seal dialog changes nothing', async () => {
+    await page.goto(`${server.url}/console/#/vault`);
+    await page.locator('[data-testid=vault-state]', { hasText: 'unsealed' }).waitFor();
+    await page.locator('[data-testid=keys] tbody tr').first().waitFor();
+    await page.click('button:has-text("Seal the vault")');
+    await page.locator('[role=dialog]').waitFor();
+    await shot(page, '07-vault-seal-confirm');
+    await page.click('[role=dialog] button:has-text("Cancel")');
+    assert.equal((await api<{ state: string }>('GET', '/v1/vault/status', admin)).body.state, 'unsealed');
+    await shot(page, '08-vault');
+  });
+
+  it('keeps a tenant user to its own tenant: no foreign pages, no foreign API answers', async () => {
+    const tab = await browser.context.newPage();
+    const tabErrors = watchErrors(tab);
+    await signIn(tab, tenantAdminToken);
+    await tab.locator('[data-testid=who]', { hasText: 'riverside' }).waitFor();
+    const nav = await tab.locator('nav').innerText();
+    assert.ok(!nav.includes('Audit log'), 'no audit page without the auditor role');
+    await tab.goto(`${server.url}/console/#/tenants`);
+    await tab.locator('tr[data-tenant=riverside]').waitFor();
+    assert.equal(await tab.locator('tr[data-tenant]').count(), 1, 'only its own tenant is listed');
+
+    for (const other of ['metro', 'no-such-tenant']) {
+      await tab.goto(`${server.url}/console/#/tenants/${other}`);
+      const note = tab.locator('[role=alert][data-code=TENANT_FORBIDDEN]');
+      await note.waitFor();
+      // The same answer whether or not the tenant exists: the page cannot probe for tenants.
+      assert.match(await note.innerText(), /another tenant/);
+    }
+    await shot(tab, '09-tenant-forbidden');
+    const direct = await tab.evaluate(async () => {
+      const t = sessionStorage.getItem('citytrust.token');
+      const r = await fetch('/v1/vault/keys?tenant=metro', { headers: { authorization: `Bearer ${t}` } });
+      return { status: r.status, body: (await r.json()) as { code: string } };
+    });
+    assert.deepEqual([direct.status, direct.body.code], [403, 'TENANT_FORBIDDEN']);
+    const tokens = await tab.evaluate(async () => {
+      const t = sessionStorage.getItem('citytrust.token');
+      return ((await (await fetch('/v1/tokens', { headers: { authorization: `Bearer ${t}` } })).json()) as { tenant: string }[]).map((x) => x.tenant);
+    });
+    assert.ok(tokens.length > 0 && tokens.every((x) => x === 'riverside'));
+
+    // Revoked while signed in: the next refresh ends the session with the code.
+    await tab.goto(`${server.url}/console/#/`);
+    await tab.locator('[data-testid=vault-state]').waitFor();
+    assert.equal((await api('DELETE', `/v1/tokens/${tenantAdminToken.slice(3, 19)}`, admin)).status, 200);
+    const ended = tab.locator('[role=alert][data-code=AUTH_TOKEN_REVOKED]');
+    await ended.waitFor({ timeout: 5000 });
+    assert.match(await ended.innerText(), /session ended/i);
+    assert.equal(await tab.evaluate(() => sessionStorage.getItem('citytrust.token')), null, 'the revoked token is forgotten');
+    await shot(tab, '10-session-revoked');
+    assert.deepEqual(tabErrors, []);
+    await tab.close();
+  });
+
+  it('signs out and forgets the token', async () => {
+    await page.goto(`${server.url}/console/#/`);
+    await page.click('button:has-text("Sign out")');
+    await page.locator('input[name=token]').waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('citytrust.token')), null);
+    assert.deepEqual(errors, [], 'no page errors and no CSP violations');
+  });
+});
