@@ -21,6 +21,7 @@ import { pkiRoutes } from './routes/pki.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { estRoutes } from './routes/est.ts';
 import { vaultRoutes } from './routes/vault.ts';
+import { updatesRoutes } from './routes/updates.ts';
 import { credentialsRoutes } from './routes/credentials.ts';
 import { walletsRoutes } from './routes/wallets.ts';
 import { statusRoutes } from './routes/status.ts';
@@ -97,6 +98,7 @@ export async function buildServer(ctx: AppContext, opts: BuildServerOptions = {}
   deviceRoutes(app, ctx);
   estRoutes(app, ctx);
   vaultRoutes(app, ctx);
+  updatesRoutes(app, ctx);
   credentialsRoutes(app, ctx);
   walletsRoutes(app, ctx);
   statusRoutes(app, ctx);

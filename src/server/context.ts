@@ -16,6 +16,7 @@ import { Devices } from '../devices/registry.ts';
 import { BootstrapTokens } from '../devices/bootstrap.ts';
 import { Pki } from '../pki/pki.ts';
 import { createCredentialServices, type CredentialServices } from '../credentials/index.ts';
+import { Updates, InstallReports, UpdateRefresher, pkiDeviceKeys } from '../updates/index.ts';
 
 export interface AppContext {
   config: Config;
@@ -30,6 +31,8 @@ export interface AppContext {
   pki: Pki;
   /** Issuer, wallets, status lists and trust list (docs/credential-format.md). */
   credentials: CredentialServices;
+  /** TUF repositories, install reports and the metadata refresh timer (docs/updates.md). */
+  updates: { repos: Updates; reports: InstallReports; refresher: UpdateRefresher };
   vault: ConfiguredVault;
   /** The audit checkpoint signer; bound to a vault key once the vault is unsealed. */
   checkpointSigner: DeferredNoteSigner;
@@ -70,6 +73,9 @@ export async function openContext(config: Config, opts: OpenContextOptions = {})
     const bootstrap = new BootstrapTokens({ store, clock, audit, devices, defaultTtlSeconds: config.pki.bootstrapTtlSeconds });
     const pki = new Pki({ store, vault, clock, audit, logger, devices, bootstrap, settings: { ...config.pki, codeSigningCertDays: config.pki.deviceCertDays } });
     const credentials = createCredentialServices({ store, vault, audit, clock });
+    const updateRepos = new Updates({ store, vault, audit, clock, logger, settings: config.updates });
+    const updates = { repos: updateRepos, reports: new InstallReports({ store, audit, clock, devices, keys: pkiDeviceKeys(pki) }), refresher: new UpdateRefresher(updateRepos, logger, config.updates.refreshIntervalMs) };
+    if (opts.checkpointing) updates.refresher.start();
     const sensors = config.vault.sensors && vault.tamper ? new HttpSensorFeed(vault as Required<ConfiguredVault>, { clock, logger, heartbeatMs: config.vault.sensorHeartbeatMs }) : undefined;
     return {
       sensors,
@@ -85,6 +91,7 @@ export async function openContext(config: Config, opts: OpenContextOptions = {})
       pki,
       credentials,
       vault,
+      updates,
       checkpointSigner: signer,
       onVaultUnsealed: () => bindCheckpointSigner(store, vault, signer),
     };
@@ -100,6 +107,7 @@ export async function closeContext(ctx: AppContext): Promise<void> {
   // usage counters into the log, then drain the log.
   ctx.sensors?.stop();
   ctx.credentials.close();
+  await ctx.updates.refresher.stop();
   if (ctx.checkpointSigner.bound) await ctx.audit.checkpoint().catch((e: unknown) => ctx.logger.warn({ err: e }, 'final audit checkpoint failed'));
   await ctx.vault.close();
   await ctx.audit.close();

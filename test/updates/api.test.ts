@@ -1,0 +1,124 @@
+/**
+ * The updates API end to end: a tenant admin creates a repository and a manufacturer
+ * delegation, an operator publishes an image over HTTP and releases it, a reader enrolled in
+ * the PKI updates through the public metadata routes with tuf-js and reports its version in
+ * a message signed by its certificate key, which lands in the registry view and the audit log.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, sign as cryptoSign } from 'node:crypto';
+import { keyPair, makeCsr } from '../pki/helpers.ts';
+import { BaseFetcher } from 'tuf-js';
+import { DownloadHTTPError } from 'tuf-js/dist/error.js';
+import type { FastifyInstance } from 'fastify';
+import { testApp, auth, type TestApp } from '../helpers/app.ts';
+import { DeviceUpdater, type ReportSigner } from '../../src/updates/index.ts';
+import { image, tmp } from './helpers.ts';
+
+class InjectFetcher extends BaseFetcher {
+  readonly #app: FastifyInstance;
+  constructor(app: FastifyInstance) {
+    super();
+    this.#app = app;
+  }
+  override async fetch(url: string): Promise<ReadableStream<Uint8Array<ArrayBuffer>>> {
+    const res = await this.#app.inject({ method: 'GET', url: new URL(url).pathname });
+    if (res.statusCode !== 200) throw new DownloadHTTPError('Failed to download', res.statusCode);
+    const bytes = new Uint8Array(res.rawPayload);
+    return new ReadableStream({ start: (c) => (c.enqueue(bytes), c.close()) });
+  }
+}
+
+describe('the updates API', () => {
+  let t: TestApp;
+  let admin: { authorization: string };
+  let ops: { authorization: string };
+  let other: { authorization: string };
+  before(async () => {
+    t = await testApp();
+    admin = auth(t.adminToken);
+    for (const id of ['transit', 'utility']) await t.ctx.tenants.create({ id, name: id }, 'test');
+    ops = auth((await t.ctx.tokens.create({ tenant: 'transit', roles: ['tenant-admin', 'operator'], label: 'ops' }, undefined)).token);
+    other = auth((await t.ctx.tokens.create({ tenant: 'utility', roles: ['tenant-admin', 'operator', 'auditor'], label: 'other' }, undefined)).token);
+  });
+  after(() => t.close());
+
+  it('serves a reader its update and records the signed install report', async (tc) => {
+    const app = t.app;
+    let r = await app.inject({ method: 'POST', url: '/v1/updates/repos', headers: ops, payload: { id: 'transit-api', tenant: 'transit', deviceClasses: ['reader', 'gate'], keyType: 'ecdsa-sha2-nistp256' } });
+    assert.equal(r.statusCode, 200, r.body);
+    assert.equal(r.json().state, 'ready');
+    r = await app.inject({ method: 'POST', url: '/v1/updates/repos/transit-api/delegations', headers: ops, payload: { name: 'mfr-readerco', deviceClasses: ['reader'] } });
+    assert.equal(r.statusCode, 200, r.body);
+    const fw = image(300_000, 4);
+    const sha = createHash('sha256').update(fw).digest('hex');
+    r = await app.inject({ method: 'POST', url: `/v1/updates/repos/transit-api/targets?deviceClass=reader&version=1.2.0&sha256=${sha}`, headers: { ...ops, 'content-type': 'application/octet-stream' }, payload: Buffer.from(fw) });
+    assert.equal(r.statusCode, 200, r.body);
+    assert.equal(r.json().role, 'mfr-readerco');
+    r = await app.inject({ method: 'POST', url: '/v1/updates/repos/transit-api/releases', headers: ops, payload: { deviceClass: 'reader', version: '1.2.0' } });
+    assert.equal(r.statusCode, 200, r.body);
+
+    // The reader: registered, certified by the PKI, enrolled with the repository's first root.
+    await t.ctx.pki.init('test');
+    await t.ctx.devices.register({ tenant: 'transit', id: 'reader-0042', type: 'reader', site: 'depot-north' }, 'test');
+    const keys = keyPair('P-256');
+    await t.ctx.pki.issue(null, { csr: makeCsr(keys), tenant: 'transit', deviceId: 'reader-0042' }, 'test');
+    await t.ctx.devices.setState(null, 'transit', 'reader-0042', 'active', 'test');
+
+    const dir = tmp(tc, 'citytrust-device-');
+    const root = await app.inject({ method: 'GET', url: '/updates/transit-api/metadata/1.root.json' });
+    assert.equal(root.statusCode, 200);
+    assert.match(String(root.headers['cache-control']), /immutable/);
+    await DeviceUpdater.enrol(dir, new Uint8Array(root.rawPayload));
+    const updater = new DeviceUpdater({ server: 'http://city.test', repo: 'transit-api', dir, device: { tenant: 'transit', id: 'reader-0042', deviceClass: 'reader', site: 'depot-north' }, fetcher: new InjectFetcher(app) });
+    assert.deepEqual(await updater.update(), { name: 'firmware', action: 'install', version: '1.2.0', from: null });
+
+    const signer: ReportSigner = { alg: 'ES256', sign: async (d) => new Uint8Array(cryptoSign('sha256', d, { key: keys.privateKey, dsaEncoding: 'ieee-p1363' })) };
+    const report = await updater.report(signer);
+    r = await app.inject({ method: 'POST', url: '/updates/transit-api/reports', payload: report });
+    assert.equal(r.statusCode, 200, r.body);
+    assert.deepEqual(r.json(), { accepted: true, seq: 1 });
+    r = await app.inject({ method: 'POST', url: '/updates/transit-api/reports', payload: report });
+    assert.equal(r.json().code, 'UPDATE_REPORT_REPLAYED');
+    const forged = await updater.report(signer);
+    r = await app.inject({ method: 'POST', url: '/updates/transit-api/reports', payload: { ...forged, report: { ...forged.report, installed: { firmware: { ...forged.report.installed.firmware!, version: '9.9.9' } } } } });
+    assert.equal(r.json().code, 'UPDATE_REPORT_SIGNATURE_INVALID');
+
+    r = await app.inject({ method: 'GET', url: '/v1/updates/devices/transit/reader-0042', headers: ops });
+    assert.equal(r.statusCode, 200, r.body);
+    assert.equal(r.json()[0].version, '1.2.0');
+    r = await app.inject({ method: 'GET', url: '/v1/updates/devices/transit/reader-0042', headers: other });
+    assert.equal(r.json().code, 'DEVICE_NOT_FOUND');
+    const events = await t.ctx.store.db.selectFrom('audit_events').select(['action', 'actor']).where('action', '=', 'updates.device.report').execute();
+    assert.deepEqual(events.map((e) => ({ ...e })), [{ action: 'updates.device.report', actor: 'device:reader-0042' }]);
+  });
+
+  it('refuses an upload whose hash does not match and publishes nothing', async () => {
+    const app = t.app;
+    await app.inject({ method: 'POST', url: '/v1/updates/repos', headers: ops, payload: { id: 'transit-hash', tenant: 'transit', deviceClasses: ['gate'] } });
+    const before = await app.inject({ method: 'GET', url: '/updates/transit-hash/metadata/timestamp.json' });
+    const r = await app.inject({ method: 'POST', url: `/v1/updates/repos/transit-hash/targets?deviceClass=gate&version=1.0.0&sha256=${'0'.repeat(64)}`, headers: { ...ops, 'content-type': 'application/octet-stream' }, payload: Buffer.from(image(1000)) });
+    assert.equal(r.statusCode, 422);
+    assert.equal(r.json().code, 'UPDATE_HASH_MISMATCH');
+    const list = await app.inject({ method: 'GET', url: '/v1/updates/repos/transit-hash/targets', headers: ops });
+    assert.deepEqual(list.json(), []);
+    const afterTs = await app.inject({ method: 'GET', url: '/updates/transit-hash/metadata/timestamp.json' });
+    assert.equal(afterTs.body, before.body);
+  });
+
+  it('hides another tenant\'s repository and asks for a token', async () => {
+    const app = t.app;
+    let r = await app.inject({ method: 'GET', url: '/v1/updates/repos/transit-hash', headers: other });
+    assert.equal(r.json().code, 'UPDATE_REPO_NOT_FOUND');
+    r = await app.inject({ method: 'POST', url: '/v1/updates/repos/transit-hash/releases', headers: other, payload: { deviceClass: 'gate', version: '1.0.0' } });
+    assert.equal(r.json().code, 'UPDATE_REPO_NOT_FOUND');
+    r = await app.inject({ method: 'GET', url: '/v1/updates/repos' });
+    assert.equal(r.json().code, 'AUTH_MISSING');
+    r = await app.inject({ method: 'GET', url: '/updates/transit-hash/metadata/99.root.json' });
+    assert.equal(r.statusCode, 404);
+    r = await app.inject({ method: 'GET', url: '/updates/nope-nope/metadata/timestamp.json' });
+    assert.equal(r.json().code, 'UPDATE_REPO_NOT_FOUND');
+    r = await app.inject({ method: 'POST', url: '/v1/updates/repos', headers: admin, payload: { id: 'x', tenant: 'transit', deviceClasses: ['gate'] } });
+    assert.equal(r.json().code, 'INPUT_INVALID');
+  });
+});
