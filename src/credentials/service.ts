@@ -12,6 +12,7 @@ import { PersonalData } from './personal-data.ts';
 import { CredentialIssuer } from './issuer.ts';
 import { seconds, settingsOf, type CredentialDeps } from './settings.ts';
 import type { IssuerAlgorithm } from './trust.ts';
+import { Offers } from '../offers/service.ts';
 
 export interface PublishedTrustList {
   readonly token: Uint8Array;
@@ -64,6 +65,8 @@ export interface CredentialServices {
   readonly wallets: Wallets;
   readonly personalData: PersonalData;
   readonly issuer: CredentialIssuer;
+  /** Context-aware offers over consented holder attributes (src/offers). */
+  readonly offers: Offers;
   /** Rotate (or create) a tenant's issuer key and refresh the trust list. */
   rotateIssuerKey(tenant: string, alg: IssuerAlgorithm, actor: string): ReturnType<IssuerKeys['rotate']>;
   close(): void;
@@ -78,7 +81,9 @@ export function createCredentialServices(deps: CredentialDeps): CredentialServic
   const wallets = new Wallets(deps);
   const personalData = new PersonalData(deps);
   const issuer = new CredentialIssuer(deps, { keys: issuerKeys, templates, status: statusLists, wallets, personalData });
+  const offers = new Offers({ store: deps.store, audit: deps.audit, clock: deps.clock, personalData, wallets });
   return {
+    offers,
     root,
     issuerKeys,
     trustLists,
