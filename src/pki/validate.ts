@@ -90,6 +90,10 @@ export function validateChain(certificate: Uint8Array, o: ValidationOptions): Va
     const anchorHits = anchors.filter((a) => sameBytes(a.der, tail.der) || issuersOf(tail, [a]).length > 0);
     for (const a of anchorHits) {
       const full = sameBytes(a.der, tail.der) ? path : [...path, a];
+      if (full.length > maxDepth) {
+        if (!best) best = { depth: full.length, error: new CityTrustError('PKI_CHAIN_TOO_LONG', `no path within ${maxDepth} certificates`) };
+        continue;
+      }
       try {
         checkPath(full, o);
         return full;
@@ -127,33 +131,39 @@ export function validateChain(certificate: Uint8Array, o: ValidationOptions): Va
 /** Checks one candidate path, leaf first, anchor last (§6.1.3–6.1.5 for the subset we issue). */
 function checkPath(path: readonly ParsedCert[], o: ValidationOptions): void {
   const n = path.length;
-  // From the anchor down, as §6.1 processes it: index n-1 is the anchor.
+  const anchor = path[n - 1]!;
+  // §6.1.2 k: max_path_length starts at n; the anchor's own pathLenConstraint applies too.
+  let maxPathLength = anchor.basicConstraints?.pathLenConstraint ?? n;
+  // From the anchor down, as §6.1 processes it: index n-1 is the anchor, 0 the certificate itself.
   for (let i = n - 1; i >= 0; i--) {
     const c = path[i]!;
-    const depth = i;
-    if (c.unknownCritical) fail('PKI_CHAIN_CRITICAL_EXTENSION', `unknown critical extension ${c.unknownCritical}`, c, depth);
-    if (!c.keyType) fail('PKI_CHAIN_ALG_NOT_ALLOWED', 'a certificate key is not P-256, P-384 or Ed25519', c, depth);
-    if (o.time < c.notBefore) fail('PKI_CHAIN_NOT_YET_VALID', 'a certificate is not valid yet', c, depth);
-    if (o.time > c.notAfter) fail('PKI_CHAIN_EXPIRED', 'a certificate has expired', c, depth);
+    if (c.unknownCritical) fail('PKI_CHAIN_CRITICAL_EXTENSION', `unknown critical extension ${c.unknownCritical}`, c, i);
+    if (!c.keyType) fail('PKI_CHAIN_ALG_NOT_ALLOWED', 'a certificate key is not P-256, P-384 or Ed25519', c, i);
+    if (o.time < c.notBefore) fail('PKI_CHAIN_NOT_YET_VALID', 'a certificate is not valid yet', c, i);
+    if (o.time > c.notAfter) fail('PKI_CHAIN_EXPIRED', 'a certificate has expired', c, i);
     if (i === n - 1) continue; // the anchor is trusted as configured; its signature is not checked
     const issuer = path[i + 1]!;
-    if (!c.sigAlg) fail('PKI_CHAIN_ALG_NOT_ALLOWED', 'a certificate is signed with an algorithm outside the allow-list', c, depth);
-    if (!verifyX509Signature(c.sigAlg, issuer.keyType!, issuer.spkiDer, c.tbs, c.signature)) fail('PKI_CHAIN_SIGNATURE_INVALID', 'a certificate signature does not verify with its issuer key', c, depth);
-    // §6.1.4 k, n: the issuer must be a CA allowed to sign certificates.
-    if (!issuer.basicConstraints?.cA || !hasKeyUsage(issuer, 'keyCertSign')) fail('PKI_CHAIN_NOT_CA', 'an issuer is not a CA', issuer, depth + 1);
-    // §6.1.4 l–m: pathLenConstraint counts the non-self-issued intermediates below the issuer.
-    const plc = issuer.basicConstraints.pathLenConstraint;
-    if (plc !== undefined) {
-      const below = path.slice(1, i + 1).filter((x) => !x.selfIssued).length;
-      if (below > plc) fail('PKI_CHAIN_PATH_LENGTH', 'a CA\'s pathLenConstraint is exceeded', issuer, depth + 1);
+    // §6.1.3 a: signature with an allow-listed algorithm and the issuer's key.
+    if (!c.sigAlg) fail('PKI_CHAIN_ALG_NOT_ALLOWED', 'a certificate is signed with an algorithm outside the allow-list', c, i);
+    if (!verifyX509Signature(c.sigAlg, issuer.keyType!, issuer.spkiDer, c.tbs, c.signature)) fail('PKI_CHAIN_SIGNATURE_INVALID', 'a certificate signature does not verify with its issuer key', c, i);
+    // §6.1.3 b–c: every CA above constrains the names below it (self-issued intermediates excepted).
+    if (!(c.selfIssued && i !== 0)) {
+      for (let k = i + 1; k < n; k++) {
+        const nc = path[k]!.nameConstraints;
+        const bad = nc ? violatesConstraints(c, nc) : undefined;
+        if (bad) fail('PKI_CHAIN_NAME_CONSTRAINTS', `${bad} is outside a CA's name constraints`, c, i);
+      }
     }
-    // §6.1.3 b–c: every CA above constrains the names of everything below it (self-issued intermediates excepted).
-    for (let k = i + 1; k < n; k++) {
-      const nc = path[k]!.nameConstraints;
-      if (!nc || (c.selfIssued && i !== 0)) continue;
-      const bad = violatesConstraints(c, nc);
-      if (bad) fail('PKI_CHAIN_NAME_CONSTRAINTS', `${bad} is outside a CA's name constraints`, c, depth);
+    if (i === 0) break;
+    // §6.1.4 k, n: preparing c as the issuer of the next certificate.
+    if (!c.basicConstraints?.cA || !hasKeyUsage(c, 'keyCertSign')) fail('PKI_CHAIN_NOT_CA', 'an issuer is not a CA', c, i);
+    // §6.1.4 l–m: each non-self-issued intermediate uses up one step of the path length.
+    if (!c.selfIssued) {
+      if (maxPathLength <= 0) fail('PKI_CHAIN_PATH_LENGTH', "a CA's pathLenConstraint is exceeded", c, i);
+      maxPathLength--;
     }
+    const plc = c.basicConstraints.pathLenConstraint;
+    if (plc !== undefined && plc < maxPathLength) maxPathLength = plc;
   }
   checkLeaf(path[0]!, o);
   if (o.revocation) checkRevocation(path, o);
