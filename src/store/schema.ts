@@ -392,6 +392,136 @@ export interface OfferConsentsTable {
 }
 
 
+// metering (migration 0040, docs/metering.md)
+export interface MeteringTenantsTable {
+  tenant_id: string;
+  /** Vault ec-p256 key (usage derive): the head-end's key-agreement key. */
+  ka_key_id: string;
+  /** Vault ec-p256 key (sign): signs commands to meters. */
+  command_key_id: string;
+  /** Vault aes-256-gcm key: KEK of customer data (EnvelopeCipher). */
+  kek_id: string;
+  created_at: number;
+}
+
+export interface MetersTable {
+  tenant_id: string;
+  id: string;
+  district: string;
+  class: string;
+  system_title: Uint8Array;
+  /** EnvelopeCipher-sealed JSON {name, address, protected}. */
+  customer: Uint8Array;
+  relay: 'connected' | 'disconnected' | 'unknown';
+  /** Highest invocation counter of a stored uplink frame (0 = none). */
+  last_counter: number;
+  last_time: number | null;
+  last_import: number | null;
+  last_export: number | null;
+  last_received_at: number | null;
+  /** Last command counter used towards the meter. */
+  command_counter: number;
+  tariff_id: number | null;
+  created_at: number;
+  updated_at: number;
+  created_by: string;
+}
+
+export interface MeterKeyEpochsTable {
+  tenant_id: string;
+  meter_id: string;
+  key_id: Uint8Array;
+  ephemeral_public: Uint8Array;
+  /** Hex id of the head-end key-agreement key the meter agreed with. */
+  ka_key_id: string;
+  cert_serial: string;
+  cert_spki: Uint8Array;
+  cert_not_after: number;
+  counter: number;
+  created_at: number;
+}
+
+export interface MeterReadingsTable {
+  tenant_id: string;
+  meter_id: string;
+  counter: number;
+  meter_time: number;
+  received_at: number;
+  import_wh: number;
+  export_wh: number;
+  power_w: number;
+  status: number;
+  /** Comma-separated plausibility alert kinds ('' = plausible). */
+  flags: string;
+  /** SHA-256 of the signed part of the frame: tells a redelivery from a replay. */
+  digest: Uint8Array;
+}
+
+export interface MeterEventsTable {
+  tenant_id: string;
+  meter_id: string;
+  counter: number;
+  type: string;
+  meter_time: number;
+  received_at: number;
+  digest: Uint8Array;
+  details: string;
+}
+
+export interface MeteringAlertsTable {
+  id: string;
+  tenant_id: string;
+  meter_id: string;
+  kind: string;
+  severity: 'info' | 'warning' | 'critical';
+  count: number;
+  first_at: number;
+  last_at: number;
+  counter: number | null;
+  details: string;
+}
+
+export interface MeteringCommandsTable {
+  id: string;
+  tenant_id: string;
+  action: string;
+  args: string;
+  reason: string;
+  meter_count: number;
+  approvals_required: number;
+  state: 'awaiting-approval' | 'dispatched' | 'refused' | 'cancelled' | 'expired';
+  refusal: string | null;
+  requested_by: string;
+  requested_at: number;
+  approve_by: number;
+  dispatched_at: number | null;
+  expires_at: number | null;
+}
+
+export interface MeteringCommandApprovalsTable {
+  command_id: string;
+  approver: string;
+  approved_at: number;
+}
+
+export interface MeteringCommandTargetsTable {
+  command_id: string;
+  tenant_id: string;
+  meter_id: string;
+  district: string;
+  action: string;
+  counter: number | null;
+  state: 'pending' | 'sent' | 'executed' | 'refused';
+  result: string | null;
+  sent_at: number | null;
+  acked_at: number | null;
+}
+
+export interface MeteringGuardTable {
+  id: number;
+  updated_at: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_tokens: ApiTokensTable;
@@ -403,6 +533,16 @@ export interface Database {
   pki_certificates: PkiCertificatesTable;
   devices: DevicesTable;
   device_bootstrap_tokens: DeviceBootstrapTokensTable;
+  metering_tenants: MeteringTenantsTable;
+  meters: MetersTable;
+  meter_key_epochs: MeterKeyEpochsTable;
+  meter_readings: MeterReadingsTable;
+  meter_events: MeterEventsTable;
+  metering_alerts: MeteringAlertsTable;
+  metering_commands: MeteringCommandsTable;
+  metering_command_approvals: MeteringCommandApprovalsTable;
+  metering_command_targets: MeteringCommandTargetsTable;
+  metering_guard: MeteringGuardTable;
   update_repos: UpdateReposTable;
   update_keys: UpdateKeysTable;
   update_roles: UpdateRolesTable;
