@@ -10,6 +10,8 @@ import { demoCommand } from './demo.ts';
 import { caCommand } from './ca.ts';
 import { certCommand } from './cert.ts';
 import { deviceCommand } from './device.ts';
+import { credentialCommand } from './credential.ts';
+import { walletCommand } from './wallet.ts';
 
 export function buildProgram(): Command {
   const program = new Command('citytrust')
@@ -28,6 +30,8 @@ export function buildProgram(): Command {
   program.addCommand(caCommand());
   program.addCommand(certCommand());
   program.addCommand(deviceCommand());
+  program.addCommand(credentialCommand());
+  program.addCommand(walletCommand());
   return program;
 }
 
