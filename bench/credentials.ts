@@ -76,7 +76,6 @@ const credential = fromBase64Url((await svc.issuer.get('metro', sample.id)).cred
 const root = await svc.root.get();
 const trust = CredentialTrust.fromTrustList((await svc.trustLists.current()).token, { root: root.verifier, now: Math.floor(Date.now() / 1000) });
 const now = Date.now();
-const ours = opsPerSecondSync(() => verifyCredential(credential, { trust, now }), seconds * 1000);
 const verified = verifyCredential(credential, { trust, now });
 
 const jwtKeys = generateKeyPair('P-256');
@@ -93,7 +92,13 @@ const jwt = await new jose.SignJWT({
   .setNotBefore(c.nbf)
   .setExpirationTime(c.exp)
   .sign(jwtKeys.privateKey);
-const joseVerify = await opsPerSecond(() => jose.jwtVerify(jwt, jwtKeys.publicKey, { algorithms: ['ES256'], issuer: 'metro' }), seconds * 1000);
+// Interleaved rounds, best of three each: other load on the machine hits both sides alike.
+let ours = 0;
+let joseVerify = 0;
+for (let round = 0; round < 3; round++) {
+  ours = Math.max(ours, opsPerSecondSync(() => verifyCredential(credential, { trust, now }), (seconds * 1000) / 2));
+  joseVerify = Math.max(joseVerify, await opsPerSecond(() => jose.jwtVerify(jwt, jwtKeys.publicKey, { algorithms: ['ES256'], issuer: 'metro' }), (seconds * 1000) / 2));
+}
 
 let mdoc = 0;
 let mdocSize = 0;
