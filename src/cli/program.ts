@@ -6,6 +6,7 @@ import { tenantCommand } from './tenant.ts';
 import { tokenCommand } from './token.ts';
 import { auditCommand } from './audit.ts';
 import { vaultCommand } from './vault.ts';
+import { updatesCommand } from './updates.ts';
 import { demoCommand } from './demo.ts';
 import { caCommand } from './ca.ts';
 import { certCommand } from './cert.ts';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   program.addCommand(tokenCommand());
   program.addCommand(auditCommand());
   program.addCommand(vaultCommand());
+  program.addCommand(updatesCommand());
   program.addCommand(caCommand());
   program.addCommand(certCommand());
   program.addCommand(deviceCommand());
