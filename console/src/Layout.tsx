@@ -9,6 +9,11 @@ import { TenantDetail } from './pages/TenantDetail.tsx';
 import { Tokens } from './pages/Tokens.tsx';
 import { Vault } from './pages/Vault.tsx';
 import { Audit } from './pages/Audit.tsx';
+import { Credentials } from './pages/Credentials.tsx';
+import { CredentialDetail } from './pages/CredentialDetail.tsx';
+import { Devices } from './pages/Devices.tsx';
+import { DeviceDetail } from './pages/DeviceDetail.tsx';
+import { Pki } from './pages/Pki.tsx';
 
 interface Page {
   path: string;
@@ -20,10 +25,13 @@ interface Page {
 /** Only pages whose API exists are listed; a page is offered only to tokens that can use it. */
 const PAGES: Page[] = [
   { path: '', label: 'Dashboard', roles: [] },
-  { path: 'tenants', label: 'Tenants', roles: [] },
-  { path: 'tokens', label: 'Tokens', roles: ['tenant-admin'] },
+  { path: 'credentials', label: 'Credentials', roles: ['issuer', 'tenant-admin', 'auditor'] },
+  { path: 'devices', label: 'Devices', roles: ['tenant-admin', 'operator', 'issuer', 'auditor'] },
+  { path: 'pki', label: 'PKI', roles: [] },
   { path: 'vault', label: 'Vault', roles: [] },
   { path: 'audit', label: 'Audit log', roles: ['auditor'] },
+  { path: 'tenants', label: 'Tenants', roles: [] },
+  { path: 'tokens', label: 'Tokens', roles: ['tenant-admin'] },
 ];
 
 function allowed(me: Me, p: Page): boolean {
@@ -37,7 +45,7 @@ function Forbidden({ page }: { page: Page }) {
 export function Layout() {
   const { me, signOut } = useSession();
   const route = useRoute();
-  const [first = '', second] = route;
+  const [first = '', second, third] = route;
   const page = PAGES.find((p) => p.path === first);
 
   let body: ReactNode;
@@ -46,6 +54,9 @@ export function Layout() {
   else if (first === '') body = <Dashboard />;
   else if (first === 'tenants') body = second === undefined ? <Tenants /> : <TenantDetail id={second} />;
   else if (first === 'tokens') body = <Tokens />;
+  else if (first === 'credentials') body = second === undefined ? <Credentials /> : <CredentialDetail key={second} id={second} />;
+  else if (first === 'devices') body = second === undefined ? <Devices /> : <DeviceDetail key={`${second}/${third ?? ''}`} tenant={second} id={third ?? ''} />;
+  else if (first === 'pki') body = <Pki />;
   else if (first === 'vault') body = <Vault />;
   else body = <Audit selected={second} />;
 

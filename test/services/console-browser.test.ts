@@ -12,6 +12,9 @@ import type { Page } from 'playwright-core';
 import { runCli, startServer } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { ensureConsoleBuilt, launch, shot, watchErrors, type Browser } from '../console/browser.ts';
+import { createSignature, exportRawPublicKey, generateKeyPair } from '../../src/crypto/index.ts';
+import { fromBase64Url, toBase64Url } from '../../src/core/bytes.ts';
+import { registrationToBeSigned } from '../../src/credentials/wallets.ts';
 
 const tmp = tempDir();
 let server: { child: ChildProcess; url: string };
@@ -28,6 +31,17 @@ async function api<T>(method: string, path: string, token: string, body?: unknow
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   return { status: r.status, body: (await r.json()) as T };
+}
+
+/** What a phone's wallet app does: a P-256 secure-element key proves itself over a server challenge. */
+async function registerWallet(tenant: string, label: string): Promise<string> {
+  const key = generateKeyPair('P-256');
+  const ch = (await api<{ challengeId: string; challenge: string }>('POST', '/v1/wallets/challenges', admin, { tenant })).body;
+  const point = exportRawPublicKey(key.publicKey);
+  const signature = toBase64Url(createSignature('ES256', key.privateKey, registrationToBeSigned(tenant, fromBase64Url(ch.challenge), point), 'raw'));
+  const r = await api<{ id: string }>('POST', '/v1/wallets', admin, { tenant, challengeId: ch.challengeId, publicKey: toBase64Url(point), signature, label, attestation: { format: 'none' } });
+  assert.equal(r.status, 201);
+  return r.body.id;
 }
 
 async function signIn(p: Page, token: string): Promise<void> {
@@ -191,6 +205,79 @@ describe('the console in Chromium', () => {
     await page.click('[role=dialog] button:has-text("Cancel")');
     assert.equal((await api<{ state: string }>('GET', '/v1/vault/status', admin)).body.state, 'unsealed');
     await shot(page, '08-vault');
+  });
+
+  it('issues a credential from a template to a wallet, revokes it, and shows readers the revocation', async () => {
+    const walletId = await registerWallet('metro', 'rider phone');
+    await page.goto(`${server.url}/console/#/credentials`);
+    await page.selectOption('select[name=scope-tenant]', 'metro');
+    await page.click('button:has-text("Create the issuer key")');
+    await page.locator('[data-testid=issuer-keys] tbody tr td.mono').first().waitFor();
+
+    // A template with no grants is refused before anything is sent.
+    await page.fill('input[name=tpl-id]', 'day-ab');
+    await page.fill('input[name=tpl-name]', 'Day ticket A-B');
+    await page.click('button:has-text("Create template")');
+    await page.locator('[role=alert][data-code=INPUT_INVALID]', { hasText: 'zone or resource' }).waitFor();
+    await page.fill('input[name=tpl-zones]', 'A, B');
+    await page.click('button:has-text("Create template")');
+    await page.locator('tr[data-template=day-ab]').waitFor();
+
+    await page.selectOption('select[name=issue-template]', 'day-ab');
+    await page.selectOption('select[name=issue-wallet]', walletId);
+    await page.fill('input[name=issue-email]', 'rider@example.org');
+    await page.click('button:has-text("Issue")');
+    await page.locator('[data-testid=credential-detail]').waitFor();
+    const id = (await page.locator('#credential-title .mono').innerText()).trim();
+    await page.locator('[data-testid=status-slot][data-slot=valid]').waitFor();
+    await shot(page, '11-credential-issued');
+
+    await page.click('button:has-text("Revoke…")');
+    await page.fill('[role=dialog] input[name=reason]', 'phone lost');
+    await page.fill('[role=dialog] input[name=confirm]', 'revoke');
+    await page.click('[role=dialog] button[type=submit]');
+    await page.locator('[data-testid=credential-status]', { hasText: 'revoked' }).waitFor();
+    // The public status list, re-read on the server's push and decoded in the page, now says revoked.
+    await page.locator('[data-testid=status-slot][data-slot=revoked]').waitFor({ timeout: 5000 });
+    assert.equal((await api<{ status: string }>('GET', `/v1/credentials/${id}`, admin)).body.status, 'revoked');
+    await shot(page, '12-credential-revoked');
+
+    // Search by holder e-mail finds it, as revoked.
+    await page.goto(`${server.url}/console/#/credentials`);
+    await page.selectOption('select[name=scope-tenant]', 'metro');
+    await page.fill('input[name=filter-email]', 'rider@example.org');
+    await page.click('button:has-text("Search")');
+    await page.locator(`tr[data-credential="${id}"][data-status=revoked]`).waitFor();
+    await shot(page, '13-credentials-search');
+  });
+
+  it('creates the CAs, registers a device, issues its bootstrap token once, and marks it compromised', async () => {
+    await page.goto(`${server.url}/console/#/pki`);
+    await page.click('button:has-text("Create the root and issuing CAs")');
+    await page.locator('[data-testid=cas] tr[data-ca]').first().waitFor();
+    assert.ok((await page.locator('[data-testid=cas] tr[data-ca]').count()) >= 2);
+    await shot(page, '14-pki');
+
+    await page.goto(`${server.url}/console/#/devices`);
+    await page.selectOption('select[name=scope-tenant]', 'metro');
+    await page.fill('input[name=device-id]', 'Gate 12');
+    await page.fill('input[name=device-site]', 'Central Station');
+    await page.click('button:has-text("Register")');
+    await page.locator('[role=alert][data-code=INPUT_INVALID]').waitFor();
+    await page.fill('input[name=device-id]', 'gate-12');
+    await page.selectOption('select[name=device-new-type]', 'gate');
+    await page.click('button:has-text("Register")');
+    await page.locator('tr[data-device=gate-12][data-state=pending] a').click();
+    await page.locator('[data-testid=device-state]', { hasText: 'pending' }).waitFor();
+    await page.click('button:has-text("Issue a bootstrap token")');
+    assert.ok((await page.locator('[data-testid=bootstrap-token] code').innerText()).trim().length > 16);
+    await page.click('button:has-text("Mark compromised")');
+    await page.fill('[role=dialog] input[name=confirm]', 'compromised');
+    await page.click('[role=dialog] button[type=submit]');
+    await page.locator('[data-testid=device-state]', { hasText: 'compromised' }).waitFor();
+    await page.locator('[data-testid=device-history] td', { hasText: 'pending → compromised' }).waitFor();
+    assert.equal(await page.locator('button:has-text("Mark")').count(), 0, 'compromised is final: no more transitions offered');
+    await shot(page, '15-device-compromised');
   });
 
   it('keeps a tenant user to its own tenant: no foreign pages, no foreign API answers', async () => {
