@@ -136,110 +136,6 @@ export interface DeviceBootstrapTokensTable {
   created_by: string;
   expires_at: number;
   used_at: number | null;
-// updates: TUF repositories (migration 0050, docs/updates.md)
-export interface UpdateReposTable {
-  /** Globally unique: it is the path segment of /updates/<repo>/… */
-  id: string;
-  tenant_id: string;
-  /** JSON array of the device classes this repository serves. */
-  device_classes: string;
-  /** `pending-root` until the first root carries its threshold of signatures. */
-  state: 'pending-root' | 'ready';
-  created_at: number;
-  created_by: string;
-}
-
-export interface UpdateKeysTable {
-  repo_id: string;
-  /** TUF keyid: hex SHA-256 of the canonical JSON of the public key object. */
-  keyid: string;
-  keytype: 'ed25519' | 'ecdsa-sha2-nistp256';
-  scheme: 'ed25519' | 'ecdsa-sha2-nistp256';
-  /** keyval.public exactly as it appears in metadata. */
-  public: string;
-  /** null for offline keys, whose custodians sign elsewhere. */
-  vault_key_id: string | null;
-  label: string;
-  state: 'active' | 'revoked';
-  created_at: number;
-  revoked_at: number | null;
-}
-
-export interface UpdateRolesTable {
-  repo_id: string;
-  /** root, targets, snapshot, timestamp, or a delegated role name. */
-  name: string;
-  /** JSON array of keyids. */
-  keyids: string;
-  threshold: number;
-  /** Delegated roles only: JSON array of device classes (paths images/<class>/*). */
-  device_classes: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-export interface UpdateMetadataTable {
-  repo_id: string;
-  role: string;
-  version: number;
-  /** The signed metadata file, served byte for byte. */
-  body: Uint8Array;
-  expires_at: number;
-  created_at: number;
-}
-
-export interface UpdateRootDraftsTable {
-  repo_id: string;
-  version: number;
-  /** JSON of the signed part (UTF-8); its OLPC canonical form is what custodians sign. */
-  signed: Uint8Array;
-  /** JSON object keyid -> hex signature. */
-  signatures: string;
-  reason: string;
-  created_at: number;
-  created_by: string;
-}
-
-export interface UpdateTargetsTable {
-  repo_id: string;
-  path: string;
-  /** The role whose metadata lists the target. */
-  role: string;
-  length: number;
-  sha256: string;
-  /** JSON of the TUF custom field. */
-  custom: string;
-  content: Uint8Array;
-  created_at: number;
-  created_by: string;
-}
-
-export interface UpdateReleasesTable {
-  repo_id: string;
-  device_class: string;
-  name: string;
-  version: string;
-  target_path: string;
-  percent: number;
-  /** JSON array of sites that get the release whatever the percentage. */
-  sites: string;
-  state: 'active' | 'halted';
-  updated_at: number;
-  updated_by: string;
-}
-
-export interface UpdateDeviceVersionsTable {
-  tenant_id: string;
-  device_id: string;
-  name: string;
-  repo_id: string;
-  device_class: string;
-  version: string;
-  target_path: string;
-  sha256: string;
-  seq: number;
-  reported_at: number;
-  received_at: number;
 }
 
 // credentials, wallets, status lists, offers (migration 0020)
@@ -391,6 +287,118 @@ export interface OfferConsentsTable {
   revoked_at: number | null;
 }
 
+// updates: TUF repositories (migration 0050, docs/updates.md)
+export interface UpdateReposTable {
+  /** Globally unique: it is the path segment of /updates/<repo>/… */
+  id: string;
+  tenant_id: string;
+  /** JSON array of the device classes this repository serves. */
+  device_classes: string;
+  /** `pending-root` until the first root carries its threshold of signatures. */
+  state: 'pending-root' | 'ready';
+  created_at: number;
+  created_by: string;
+}
+
+export interface UpdateKeysTable {
+  repo_id: string;
+  /** TUF keyid: hex SHA-256 of the canonical JSON of the public key object. */
+  keyid: string;
+  keytype: 'ed25519' | 'ecdsa-sha2-nistp256';
+  scheme: 'ed25519' | 'ecdsa-sha2-nistp256';
+  /** keyval.public exactly as it appears in metadata. */
+  public: string;
+  /** null for offline keys, whose custodians sign elsewhere. */
+  vault_key_id: string | null;
+  label: string;
+  state: 'active' | 'revoked';
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface UpdateRolesTable {
+  repo_id: string;
+  /** root, targets, snapshot, timestamp, or a delegated role name. */
+  name: string;
+  /** JSON array of keyids. */
+  keyids: string;
+  threshold: number;
+  /** Delegated roles only: JSON array of device classes (paths images/<class>/*). */
+  device_classes: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface UpdateMetadataTable {
+  repo_id: string;
+  role: string;
+  version: number;
+  /** The signed metadata file, served byte for byte. */
+  body: Uint8Array;
+  expires_at: number;
+  created_at: number;
+}
+
+export interface UpdateRootDraftsTable {
+  repo_id: string;
+  version: number;
+  /** JSON of the signed part (UTF-8); its OLPC canonical form is what custodians sign. */
+  signed: Uint8Array;
+  /** JSON object keyid -> hex signature. */
+  signatures: string;
+  reason: string;
+  created_at: number;
+  created_by: string;
+}
+
+export interface UpdateTargetsTable {
+  repo_id: string;
+  path: string;
+  /** The role whose metadata lists the target. */
+  role: string;
+  length: number;
+  sha256: string;
+  /** JSON of the TUF custom field. */
+  custom: string;
+  content: Uint8Array;
+  created_at: number;
+  created_by: string;
+}
+
+export interface UpdateReleasesTable {
+  repo_id: string;
+  device_class: string;
+  name: string;
+  version: string;
+  target_path: string;
+  percent: number;
+  /** JSON array of sites that get the release whatever the percentage. */
+  sites: string;
+  state: 'active' | 'halted';
+  updated_at: number;
+  updated_by: string;
+}
+
+export interface UpdateDeviceVersionsTable {
+  tenant_id: string;
+  device_id: string;
+  name: string;
+  repo_id: string;
+  device_class: string;
+  version: string;
+  target_path: string;
+  sha256: string;
+  seq: number;
+  reported_at: number;
+  received_at: number;
+}
+
+export interface UpdateDeviceReportsTable {
+  tenant_id: string;
+  device_id: string;
+  last_seq: number;
+  received_at: number;
+}
 
 // metering (migration 0040, docs/metering.md)
 export interface MeteringTenantsTable {
