@@ -1,0 +1,14 @@
+/**
+ * citytrust/reader: the infrastructure SDK (device-side; docs/reader.md). Configuration, the offline
+ * trust cache, the decision engine, anti-passback and use counts, the persisted event queue and its
+ * signed upload, enrolment. Every export is named here.
+ */
+export { validateReaderConfig, READER_DEFAULTS, type ReaderConfig } from './config.ts';
+export { TrustCache, TRUST_FILE, type TrustBundle, type TrustUpdate } from './trust-cache.ts';
+export { decide, READER_REASONS, type ReaderReason, type EngineDecision, type EngineContext } from './engine.ts';
+export { encodeEvent, decodeEvent, eventToCbor, eventFromCbor, EVENT_LIMITS, type ReaderEvent } from './events.ts';
+export { ReaderState } from './state.ts';
+export { EventQueue, STATE_FILE } from './queue.ts';
+export { MemoryEventSink } from './memory-sink.ts';
+export { Reader, type ReaderOptions, type EventSink, type TapOptions, type TapOutcome } from './reader.ts';
+export { writeFileAtomic } from './files.ts';
