@@ -20,7 +20,7 @@ describe('the README', () => {
   });
 
   it('mentions every top-level command', () => {
-    for (const c of buildProgram().commands) assert.match(README, new RegExp(`citytrust ${c.name()}\\b`), c.name());
+    for (const c of buildProgram().commands) assert.ok(new RegExp(`citytrust ${c.name()}\\b`).test(README), `README shows \`citytrust ${c.name()} …\``);
   });
 
   it('quick-starts with npm start and npm test, which exist', () => {
