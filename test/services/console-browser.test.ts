@@ -15,6 +15,7 @@ import { ensureConsoleBuilt, launch, shot, watchErrors, type Browser } from '../
 import { createSignature, exportRawPublicKey, generateKeyPair } from '../../src/crypto/index.ts';
 import { fromBase64Url, toBase64Url } from '../../src/core/bytes.ts';
 import { registrationToBeSigned } from '../../src/credentials/wallets.ts';
+import { createHash, randomBytes } from 'node:crypto';
 
 const tmp = tempDir();
 let server: { child: ChildProcess; url: string };
@@ -278,6 +279,41 @@ describe('the console in Chromium', () => {
     await page.locator('[data-testid=device-history] td', { hasText: 'pending → compromised' }).waitFor();
     assert.equal(await page.locator('button:has-text("Mark")').count(), 0, 'compromised is final: no more transitions offered');
     await shot(page, '15-device-compromised');
+  });
+
+  it('shows a tenant operator its update repository and halts, widens and resumes a rollout', async () => {
+    const ops = (await api<{ token: string }>('POST', '/v1/tokens', admin, { tenant: 'metro', roles: ['tenant-admin', 'operator'], label: 'metro ops' })).body.token;
+    assert.equal((await api('POST', '/v1/updates/repos', ops, { id: 'metro-fw', tenant: 'metro', deviceClasses: ['gate'], keyType: 'ecdsa-sha2-nistp256' })).status, 200);
+    const fw = randomBytes(4096);
+    const sha = createHash('sha256').update(fw).digest('hex');
+    const pub = await fetch(`${server.url}/v1/updates/repos/metro-fw/targets?deviceClass=gate&version=2.1.0&sha256=${sha}`, { method: 'POST', headers: { authorization: `Bearer ${ops}`, 'content-type': 'application/octet-stream' }, body: fw });
+    assert.equal(pub.status, 200, await pub.text());
+    assert.equal((await api('POST', '/v1/updates/repos/metro-fw/releases', ops, { deviceClass: 'gate', version: '2.1.0', percent: 10 })).status, 200);
+
+    const tab = await browser.context.newPage();
+    const tabErrors = watchErrors(tab);
+    await signIn(tab, ops);
+    await tab.locator('[data-testid=who]', { hasText: 'metro' }).waitFor();
+    await tab.goto(`${server.url}/console/#/updates/metro-fw`);
+    const row = tab.locator('tr[data-release="gate/firmware"]');
+    await row.locator('text=10% of devices').waitFor();
+    await row.locator('button:has-text("Halt")').click();
+    await tab.fill('[role=dialog] input[name=confirm]', 'halt');
+    await tab.click('[role=dialog] button[type=submit]');
+    await tab.locator('tr[data-release="gate/firmware"][data-state=halted]').waitFor();
+    await tab.fill('input[name="percent-gate/firmware"]', '150');
+    await tab.click('tr[data-release="gate/firmware"] button:has-text("Set %")');
+    await tab.locator('[role=alert][data-code=INPUT_INVALID]').waitFor();
+    await tab.fill('input[name="percent-gate/firmware"]', '50');
+    await tab.click('tr[data-release="gate/firmware"] button:has-text("Set %")');
+    await row.locator('text=50% of devices').waitFor();
+    await shot(tab, '16-updates-halted');
+    await row.locator('button:has-text("Resume")').click();
+    await tab.locator('tr[data-release="gate/firmware"][data-state=active]').waitFor();
+    const releases = (await api<{ percent: number; state: string }[]>('GET', '/v1/updates/repos/metro-fw/releases', ops)).body;
+    assert.deepEqual(releases.map((r) => [r.percent, r.state]), [[50, 'active']]);
+    assert.deepEqual(tabErrors, []);
+    await tab.close();
   });
 
   it('keeps a tenant user to its own tenant: no foreign pages, no foreign API answers', async () => {
