@@ -140,6 +140,12 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   if (!(bytes instanceof Uint8Array)) malformed('a frame is bytes');
   if (bytes.length > MAX_FRAME) throw tapError('TAP_FRAME_TOO_LARGE', `a tap frame is at most ${MAX_FRAME} bytes`);
   if (bytes.length === 0) throw tapError('TAP_FRAME_TRUNCATED', 'the frame is empty');
+  // The type is the second byte of every frame (array header, then a one-byte uint): the frame's
+  // own limit applies before a single item is decoded.
+  const peeked = bytes.length >= 2 && (bytes[0] as number) >= 0x81 && (bytes[0] as number) <= 0x85 ? (bytes[1] as MessageType) : undefined;
+  if (peeked !== undefined && peeked in FRAME_LIMIT && bytes.length > FRAME_LIMIT[peeked]) {
+    throw tapError('TAP_FRAME_TOO_LARGE', `frame type ${peeked} is at most ${FRAME_LIMIT[peeked]} bytes`);
+  }
   let v: unknown;
   try {
     v = decodeCbor(bytes, { ...FRAME_DECODE, deterministic: true, allowedTags: [] });

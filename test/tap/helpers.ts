@@ -22,7 +22,7 @@ import { basicConstraints, certificatePolicies, extKeyUsage, keyUsage, subjectAl
 import { EKU_CLIENT_AUTH, POLICY_ARC } from '../../src/pki/x509/oids.ts';
 import { deviceUrn } from '../../src/pki/profiles.ts';
 import { Reader, validateReaderConfig, MemoryEventSink, TrustCache, type ReaderConfig } from '../../src/reader/index.ts';
-import type { ReaderKeyMaterial } from '../../src/tap/index.ts';
+import { WalletSession, type ReaderAuthenticator, type ReaderKeyMaterial, type TapResponder } from '../../src/tap/index.ts';
 import { PinnedReaderAuthenticator, siteUrn, WalletTapResponder, type PinnedReader, type TapCredential, type WalletTapResponderOptions } from '../../src/wallet/tap/index.ts';
 import type { WalletOutcome } from '../../src/tap/index.ts';
 import { makeIssuer, makeRoot, NOW, NOW_S, type Issuer } from '../credentials/helpers.ts';
@@ -209,3 +209,18 @@ export async function world(config: Partial<ReaderConfig> = {}): Promise<World> 
 }
 
 export { STATUS };
+
+/**
+ * A wallet that presents `cred` to any reader it authenticates, whatever the request: a dishonest or
+ * buggy wallet, so the reader's own decision is what the test sees.
+ */
+export function presentingWallet(w: World, cred: TapCredential, authenticator?: ReaderAuthenticator): TapResponder {
+  let s: WalletSession | undefined;
+  const auth = authenticator ?? new PinnedReaderAuthenticator([pinOf(w.readerCert, { tenant: 'acme', readerId: 'door-12', site: 'hq' })]);
+  return {
+    async handle(m) {
+      if (m[1] === 1) s = new WalletSession({ authenticator: auth, presenter: { present: async () => ({ credential: cred.bytes, userVerification: cred.userVerification(), sign: (d) => cred.sign(d) }) }, now: () => w.clock.now() });
+      return s === undefined ? new Uint8Array(0) : s.handle(m);
+    },
+  };
+}

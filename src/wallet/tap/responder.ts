@@ -7,7 +7,7 @@ import type { Clock } from '../../core/clock.ts';
 import { CityTrustError, isCityTrustError } from '../../core/errors.ts';
 import type { CredentialClaims } from '../../credentials/device.ts';
 import { MSG } from '../../tap/constants.ts';
-import { encodeErrorFrame } from '../../tap/messages.ts';
+import { decodeFrame, encodeErrorFrame } from '../../tap/messages.ts';
 import type { TapRandomness } from '../../tap/random.ts';
 import { ReplayCache } from '../../tap/replay-cache.ts';
 import type { TapResponder } from '../../tap/link.ts';
@@ -72,10 +72,22 @@ export class WalletTapResponder implements TapResponder {
       });
     }
     const s = this.#session;
-    if (s === undefined) return encodeErrorFrame('TAP_UNEXPECTED_MESSAGE');
+    if (s === undefined) return this.#stray(message);
     const answer = await s.handle(message);
     if (s.state === 'done' || s.state === 'failed') this.#finish();
     return answer;
+  }
+
+  /** A frame with no tap in progress: name its fault as precisely as a session would, and report it. */
+  #stray(message: Uint8Array): Uint8Array {
+    let code = 'TAP_UNEXPECTED_MESSAGE';
+    try {
+      decodeFrame(message);
+    } catch (e) {
+      if (isCityTrustError(e)) code = e.code;
+    }
+    this.#opts.onOutcome?.({ state: 'failed', code });
+    return encodeErrorFrame(code);
   }
 
   #finish(): void {
