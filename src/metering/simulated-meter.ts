@@ -130,6 +130,18 @@ export class SimulatedMeter {
     return this.#st.certificate ? fromBase64(this.#st.certificate) : undefined;
   }
 
+  /**
+   * The identity key and certificate for mutual TLS to the broker, as PEM. A real meter's TLS
+   * stack would sign inside its secure element; the simulation hands the key to node's TLS.
+   */
+  tlsIdentity(): { key: string; cert: string } {
+    const id = this.#need();
+    const cert = this.#st.certificate;
+    if (!cert) throw new CityTrustError('METER_NOT_PROVISIONED', 'the meter has no certificate yet');
+    const b64 = cert.replace(/.{1,64}/g, '$&\n');
+    return { key: String(id.privateKey.export({ type: 'pkcs8', format: 'pem' })), cert: `-----BEGIN CERTIFICATE-----\n${b64}-----END CERTIFICATE-----\n` };
+  }
+
   // ---- provisioning ----
 
   /** Generates the identity key once, inside the (simulated) secure element. */
