@@ -6,3 +6,4 @@
 export { Wallet, httpTransport, type SyncTransport, type Registration, type StoredCredential } from './wallet.ts';
 export { SoftwareSecureElement, type UserVerifier, type SignPolicy } from './secure-element.ts';
 export { MemoryStorage, FileStorage, SealedRecords, type WalletStorage } from './storage.ts';
+export * from './tap/index.ts';

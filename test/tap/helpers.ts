@@ -17,8 +17,8 @@ import {
   type Grants,
 } from '../../src/credentials/device.ts';
 import { createSignature, exportSpkiPublicKey, generateKeyPair, keyObjectSigner, randomBytes, type KeyPair } from '../../src/crypto/index.ts';
-import { buildCertificate, nameDer, type DerSigner } from '../../src/pki/x509/build.ts';
-import { basicConstraints, certificatePolicies, extKeyUsage, keyUsage, subjectAltName } from '../../src/pki/x509/extensions.ts';
+import { buildCertificate, buildCrl, nameDer, type DerSigner } from '../../src/pki/x509/build.ts';
+import { basicConstraints, certificatePolicies, crlNumber, extKeyUsage, keyUsage, subjectAltName } from '../../src/pki/x509/extensions.ts';
 import { EKU_CLIENT_AUTH, POLICY_ARC } from '../../src/pki/x509/oids.ts';
 import { deviceUrn } from '../../src/pki/profiles.ts';
 import { Reader, validateReaderConfig, MemoryEventSink, TrustCache, type ReaderConfig } from '../../src/reader/index.ts';
@@ -66,18 +66,25 @@ export async function makeCa(cn: string, issuer?: TestCa): Promise<TestCa> {
   return { key, name, der, signer };
 }
 
+/** A current CRL of `ca` revoking `serials`. */
+export async function crlOf(ca: TestCa, serials: readonly Uint8Array[], now = NOW): Promise<Uint8Array> {
+  return buildCrl({ issuer: ca.name, thisUpdate: now - 3600_000, nextUpdate: now + 86_400_000, entries: serials.map((serial) => ({ serial, revokedAt: now - 60_000, entryExtensions: [] })), extensions: [crlNumber(1)] }, ca.signer);
+}
+
 export interface TestReaderCert {
   readonly key: KeyPair;
   readonly der: Uint8Array;
+  readonly serial: Uint8Array;
   readonly material: ReaderKeyMaterial;
 }
 
 export async function readerCert(ca: TestCa, o: { tenant: string; readerId: string; site?: string; profile?: 'reader' | 'gate'; notBefore?: number; notAfter?: number }): Promise<TestReaderCert> {
   const key = generateKeyPair('P-256');
   const profile = o.profile ?? 'reader';
+  const sn = nextSerial();
   const der = await buildCertificate(
     {
-      serial: nextSerial(),
+      serial: sn,
       issuer: ca.name,
       subject: nameDer([['O', o.tenant], ['OU', profile], ['CN', o.readerId]]),
       notBefore: o.notBefore ?? NOW - 86_400_000,
@@ -93,7 +100,7 @@ export async function readerCert(ca: TestCa, o: { tenant: string; readerId: stri
     },
     ca.signer,
   );
-  return { key, der, material: { chain: [der, ca.der], signer: keyObjectSigner('ES256', key.privateKey) } };
+  return { key, der, serial: sn, material: { chain: [der, ca.der], signer: keyObjectSigner('ES256', key.privateKey) } };
 }
 
 export function pinOf(c: TestReaderCert, o: { tenant: string; readerId: string; site?: string }): PinnedReader {
@@ -109,6 +116,8 @@ export interface World {
   clock: FixedClock;
   root: ReturnType<typeof makeRoot>;
   issuer: Issuer;
+  /** The city root (X.509) and the readers CA under it. */
+  cityRoot: TestCa;
   ca: TestCa;
   readerCert: TestReaderCert;
   reader: Reader;
@@ -132,7 +141,8 @@ export async function world(config: Partial<ReaderConfig> = {}): Promise<World> 
   const clock = new FixedClock(NOW);
   const root = makeRoot();
   const issuer = await makeIssuer(root, 'acme');
-  const ca = await makeCa('readers CA');
+  const cityRoot = await makeCa('city root');
+  const ca = await makeCa('readers CA', cityRoot);
   const rc = await readerCert(ca, { tenant: 'acme', readerId: 'door-12', site: 'hq' });
   const trust = new TrustCache({ root: root.verifier });
   const statusList = StatusList.empty(1024, 2);
@@ -167,6 +177,7 @@ export async function world(config: Partial<ReaderConfig> = {}): Promise<World> 
     clock,
     root,
     issuer,
+    cityRoot,
     ca,
     readerCert: rc,
     reader,

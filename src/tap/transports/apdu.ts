@@ -187,6 +187,13 @@ export class ApduReaderLink implements TapLink {
     this.#opts = opts;
   }
 
+  /** A link to the card in the field, after SELECT of the tap applet. */
+  static async open(transceive: Transceive, opts: ApduLinkOptions = {}): Promise<ApduReaderLink> {
+    const link = new ApduReaderLink(transceive, opts);
+    await link.select();
+    return link;
+  }
+
   async #send(c: CommandApdu): Promise<{ data: Uint8Array; sw: number }> {
     const capdu = encodeCommand(c);
     this.#opts.log?.record('reader-to-wallet', capdu.length);

@@ -10,6 +10,7 @@
 import type { KeyObject } from 'node:crypto';
 import { isCityTrustError } from '../../core/errors.ts';
 import { exportSpkiPublicKey } from '../../crypto/index.ts';
+import { validateChain } from '../../pki/validate.ts';
 import { tapError } from '../../tap/errors.ts';
 import type { ReaderAuthenticator, ReaderIdentity } from '../../tap/types.ts';
 import { certificateKey, readerCertificateFacts } from './reader-cert.ts';
@@ -61,6 +62,47 @@ export class X509ReaderAuthenticator implements ReaderAuthenticator {
   /** Forget validated chains (call after new revocation data arrived). */
   clear(): void {
     this.#cache.clear();
+  }
+}
+
+export interface CityReaderTrust {
+  /** The city root certificate(s), DER, pinned in the wallet app. */
+  readonly anchors: readonly Uint8Array[];
+  /** Current CRLs of the readers CA (DER), refreshed while online; see `revocationRequired`. */
+  readonly crls?: readonly Uint8Array[];
+  /** Refuse readers whose revocation status no CRL covers (default: true when CRLs are given). */
+  readonly revocationRequired?: boolean;
+}
+
+/**
+ * The X.509 reader authenticator over the PKI's device-side validator (src/pki/validate.ts):
+ * path to the pinned city root, reader/gate profile (key usage, EKU, policy), validity at the
+ * wallet's time, and revocation from the CRLs the wallet holds. `setCrls` swaps in fresh CRLs
+ * and forgets every cached validation.
+ */
+export class CityReaderAuthenticator extends X509ReaderAuthenticator {
+  #trust: CityReaderTrust;
+
+  constructor(trust: CityReaderTrust, opts: { cacheMs?: number } = {}) {
+    super({
+      validate: (chain, o) => {
+        const t = this.#trust;
+        validateChain(chain[0] as Uint8Array, {
+          anchors: t.anchors,
+          intermediates: chain.slice(1),
+          time: o.now,
+          profile: o.profile,
+          ...(t.crls !== undefined && { revocation: { crls: t.crls, required: t.revocationRequired ?? true } }),
+        });
+      },
+      ...(opts.cacheMs !== undefined && { cacheMs: opts.cacheMs }),
+    });
+    this.#trust = trust;
+  }
+
+  setCrls(crls: readonly Uint8Array[]): void {
+    this.#trust = { ...this.#trust, crls };
+    this.clear();
   }
 }
 

@@ -1,16 +1,16 @@
 /**
- * What a citytrust reader certificate says about its holder, read from the leaf (docs/tap-protocol.md
- * §4.2): the P-256 key, the tenant and reader id from the device URN, the site from the site URN when
- * the certificate carries one, and the profile from the certificate policy. Reading is not
- * trusting: these facts count only after the chain validated (X509ReaderAuthenticator) or when the
- * key is pinned (PinnedReaderAuthenticator).
+ * What a citytrust reader certificate says about its holder, read from the leaf with the PKI's own
+ * device-side parser (src/pki/validate-cert.ts; it decodes the UUID policy arcs that generic ASN.1
+ * libraries garble): the P-256 key, the tenant and reader id from the device URN, the site from
+ * the site URN when the certificate carries one, and the profile from the certificate policy.
+ * Reading is not trusting: these facts count only after the chain validated
+ * (CityReaderAuthenticator) or when the key is pinned (PinnedReaderAuthenticator).
  */
 import type { KeyObject } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate, CertificatePolicies, SubjectAlternativeName, id_ce_certificatePolicies, id_ce_subjectAltName } from '@peculiar/asn1-x509';
 import { isCityTrustError } from '../../core/errors.ts';
 import { importSpkiPublicKey } from '../../crypto/index.ts';
-import { POLICY_ARC } from '../../pki/x509/oids.ts';
+import { profileForPolicy } from '../../pki/profiles.ts';
+import { parseCertificate, type ParsedCert } from '../../pki/validate-cert.ts';
 import { tapError } from '../../tap/errors.ts';
 
 export const DEVICE_URN_PREFIX = 'urn:citytrust:device:';
@@ -33,20 +33,20 @@ function untrusted(message: string, cause?: unknown): never {
   throw tapError('TAP_READER_UNTRUSTED', message, cause);
 }
 
-/** `urn:citytrust:site:<tenant>:<site>`: the SAN that binds a reader to a site (requested from the PKI). */
+/** `urn:citytrust:site:<tenant>:<site>`: the SAN that binds a reader to a site. */
 export function siteUrn(tenant: string, site: string): string {
   return `${SITE_URN_PREFIX}${tenant}:${site}`;
 }
 
-function parse(der: Uint8Array): { cert: Certificate; publicKey: KeyObject } {
-  let cert: Certificate;
+function parse(der: Uint8Array): { cert: ParsedCert; publicKey: KeyObject } {
+  let cert: ParsedCert;
   try {
-    cert = AsnConvert.parse(der, Certificate);
+    cert = parseCertificate(der);
   } catch (e) {
     return untrusted('the reader certificate is not DER X.509', e);
   }
   try {
-    return { cert, publicKey: importSpkiPublicKey('P-256', new Uint8Array(AsnConvert.serialize(cert.tbsCertificate.subjectPublicKeyInfo))) };
+    return { cert, publicKey: importSpkiPublicKey('P-256', cert.spkiDer) };
   } catch (e) {
     return untrusted('the reader key is not a P-256 key', isCityTrustError(e) ? e : undefined);
   }
@@ -59,24 +59,9 @@ export function certificateKey(der: Uint8Array): KeyObject {
 
 export function readerCertificateFacts(der: Uint8Array): ReaderCertificateFacts {
   const { cert, publicKey } = parse(der);
-  const tbs = cert.tbsCertificate;
-  const uris: string[] = [];
-  let profile: 'reader' | 'gate' | undefined;
-  for (const ext of tbs.extensions ?? []) {
-    try {
-      if (ext.extnID === id_ce_subjectAltName) {
-        for (const g of AsnConvert.parse(ext.extnValue, SubjectAlternativeName)) if (g.uniformResourceIdentifier !== undefined) uris.push(g.uniformResourceIdentifier);
-      } else if (ext.extnID === id_ce_certificatePolicies) {
-        for (const p of AsnConvert.parse(ext.extnValue, CertificatePolicies)) {
-          if (p.policyIdentifier === `${POLICY_ARC}.1`) profile = 'reader';
-          else if (p.policyIdentifier === `${POLICY_ARC}.2`) profile = 'gate';
-        }
-      }
-    } catch (e) {
-      return untrusted('an extension of the reader certificate is malformed', e);
-    }
-  }
-  if (profile === undefined) untrusted('the certificate is not issued for the reader or gate profile');
+  const profile = cert.policies.map(profileForPolicy).find((p) => p === 'reader' || p === 'gate');
+  if (profile !== 'reader' && profile !== 'gate') untrusted('the certificate is not issued for the reader or gate profile');
+  const uris = [...(cert.san ?? [])].map((g) => g.uniformResourceIdentifier).filter((u): u is string => u !== undefined);
   const devices = uris.filter((u) => u.startsWith(DEVICE_URN_PREFIX)).map((u) => u.slice(DEVICE_URN_PREFIX.length).split(':'));
   if (devices.length !== 1 || devices[0]!.length !== 2 || !devices[0]!.every((x) => ID.test(x))) untrusted('the certificate names no single device (urn:citytrust:device:<tenant>:<id>)');
   const [tenant, readerId] = devices[0] as [string, string];
@@ -88,13 +73,5 @@ export function readerCertificateFacts(der: Uint8Array): ReaderCertificateFacts 
     if (s.length !== 2 || s[0] !== tenant || !SITE.test(s[1] as string)) untrusted('the site URN is not urn:citytrust:site:<tenant>:<site> of the device tenant');
     site = s[1];
   }
-  return {
-    publicKey,
-    tenant,
-    readerId,
-    profile,
-    ...(site !== undefined && { site }),
-    notBefore: tbs.validity.notBefore.getTime().getTime(),
-    notAfter: tbs.validity.notAfter.getTime().getTime(),
-  };
+  return { publicKey, tenant, readerId, profile, ...(site !== undefined && { site }), notBefore: cert.notBefore, notAfter: cert.notAfter };
 }
