@@ -169,7 +169,7 @@ describe('the console in Chromium', () => {
     await page.goto(`${server.url}/console/#/audit`);
     await page.fill('input[name=action]', 'tenant.create');
     await page.click('button:has-text("Filter")');
-    const row = page.locator('[data-testid=events] tr', { hasText: 'riverside' });
+    const row = page.locator('[data-testid=events] tr', { hasText: 'tenant.create' }).filter({ hasText: 'riverside' });
     await row.waitFor();
     const seq = await row.getAttribute('data-seq');
     await row.locator('a').click();
