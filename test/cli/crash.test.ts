@@ -35,7 +35,12 @@ describe('when the server is killed with SIGKILL during a burst of appends', () 
           }
         }
       });
-      await new Promise((r) => setTimeout(r, 400 + round * 150));
+      // Kill mid-burst: once this round has had acknowledgements (so appends are in flight),
+      // at a moment that differs per round. Waiting on acks, not on time, keeps the test
+      // meaningful on a loaded machine.
+      const before = acked.size;
+      const deadline = Date.now() + 60_000;
+      while (acked.size - before < 30 + round * 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       child.kill('SIGKILL');
       stop = true;
       await Promise.all(workers);
