@@ -33,13 +33,15 @@ export class EventQueue {
   /** Files set aside at open because they failed their integrity check. */
   readonly corrupt: number;
 
-  private constructor(dir: string, state: ReaderState, pending: ReaderEvent[], corrupt: number) {
+  private constructor(dir: string, state: ReaderState, pending: ReaderEvent[], corrupt: number, highestName: number) {
     this.#dir = dir;
     this.#events = join(dir, 'events');
     this.state = state;
     this.#pending = pending;
     this.corrupt = corrupt;
-    this.#nextSeq = Math.max(state.lastSeq, pending.at(-1)?.seq ?? 0) + 1;
+    // A sequence number is never reused, not even one whose file was set aside: the server may
+    // already hold it, and would then drop a new event under the same number as a duplicate.
+    this.#nextSeq = Math.max(state.lastSeq, pending.at(-1)?.seq ?? 0, highestName) + 1;
   }
 
   /** Opens (or creates) the queue in `dir`, folding the snapshot and the events after it into `state`. */
@@ -68,7 +70,10 @@ export class EventQueue {
     // Temporary files of writes a crash interrupted were never renamed: they are not events.
     for (const n of readdirSync(events)) if (n.endsWith('.tmp')) rmSync(join(events, n), { force: true });
     for (const e of pending) state.apply(e);
-    return new EventQueue(dir, state, pending, corrupt);
+    const corruptDir = join(events, 'corrupt');
+    const setAside = existsSync(corruptDir) ? readdirSync(corruptDir).filter((n) => NAME.test(n)) : [];
+    const highestName = [...names, ...setAside].reduce((m, n) => Math.max(m, Number(n.slice(0, 16))), 0);
+    return new EventQueue(dir, state, pending, corrupt, highestName);
   }
 
   get size(): number {
