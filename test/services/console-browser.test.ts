@@ -233,6 +233,13 @@ describe('the console in Chromium', () => {
     await page.locator('[data-testid=status-slot][data-slot=valid]').waitFor();
     await shot(page, '11-credential-issued');
 
+    // A dashboard open in another tab of the same session (sessionStorage is per tab: sign in there too).
+    const dash = await browser.context.newPage();
+    await signIn(dash, admin);
+    await dash.locator('[data-testid=status-pushes]').waitFor();
+    const list = ((await page.locator('dt:has-text("Status slot") + dd').innerText()).match(/ct:([a-z0-9]+)/) ?? [])[1];
+    assert.ok(list);
+
     await page.click('button:has-text("Revoke…")');
     await page.fill('[role=dialog] input[name=reason]', 'phone lost');
     await page.fill('[role=dialog] input[name=confirm]', 'revoke');
@@ -242,6 +249,11 @@ describe('the console in Chromium', () => {
     await page.locator('[data-testid=status-slot][data-slot=revoked]').waitFor({ timeout: 5000 });
     assert.equal((await api<{ status: string }>('GET', `/v1/credentials/${id}`, admin)).body.status, 'revoked');
     await shot(page, '12-credential-revoked');
+    // The revocation's new list version reached the dashboard over the readers' push stream.
+    await dash.locator('[data-testid=card-status], article', { hasText: `ct:${list}` }).first().waitFor({ timeout: 5000 });
+    assert.match(await dash.locator('[data-testid=status-pushes]').innerText(), /^[1-9]/);
+    await shot(dash, '12b-dashboard-status-push');
+    await dash.close();
 
     // Search by holder e-mail finds it, as revoked.
     await page.goto(`${server.url}/console/#/credentials`);

@@ -1,4 +1,4 @@
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { ApiError, hasRole } from '../api.ts';
 import { Bars } from '../components/Bars.tsx';
 import { ErrorNote, type Problem } from '../components/ErrorNote.tsx';
@@ -50,6 +50,7 @@ export function Dashboard() {
   const auditor = hasRole(me, 'auditor');
   const [view, setView] = useState<View>({ at: 0, requests: [], audit: [], byClass: {} });
   const [error, setError] = useState<Problem | undefined>(undefined);
+  const pushes = useStatusPushes();
   const last = useRef<{ t: number; http?: HttpCounts; auditSize?: number; firstHttp?: HttpCounts; head?: WatchedHead; tick: number; log?: LogWatch }>({ t: 0, tick: 0 });
 
   usePoll(async (signal) => {
@@ -188,6 +189,21 @@ export function Dashboard() {
           </ul>
         </article>
 
+        <article className="card" aria-labelledby="card-status">
+          <h2 id="card-status">Status pushed to readers</h2>
+          <p className="big" data-testid="status-pushes">
+            {pushes.count} <small>list versions since you opened this page</small>
+          </p>
+          <ul className="plain small">
+            {pushes.recent.map((p) => (
+              <li key={`${p.list}-${p.version}`}>
+                {formatTime(p.at).slice(11)} <span className="mono">ct:{p.list}</span> version {p.version}
+              </li>
+            ))}
+          </ul>
+          <p className="muted small">Every revocation or suspension publishes a new status list version at once, announced to online readers over server-sent events.</p>
+        </article>
+
         <article className="card wide" aria-labelledby="card-traffic">
           <h2 id="card-traffic">Traffic (last {WINDOW} s, this server)</h2>
           <div className="charts">
@@ -196,13 +212,40 @@ export function Dashboard() {
             <Bars
               label="API answers since you opened the dashboard"
               items={Object.entries(view.byClass)
+                .filter(([, value]) => value > 0)
                 .sort()
                 .map(([key, value]) => ({ key, value, tone: key.startsWith('2') || key.startsWith('3') ? 'ok' : key.startsWith('4') ? 'warn' : 'bad' }))}
             />
           </div>
-          <p className="muted small">Refreshed every second. Taps, grants and denials appear here once the credential and reader APIs are served.</p>
+          <p className="muted small">Refreshed every second. Taps, grants and denials appear here once the reader event API is served.</p>
         </article>
       </div>
     </section>
   );
+}
+
+interface Push {
+  list: string;
+  version: number;
+  at: number;
+}
+
+/** Status list versions announced on /v1/status/events (public, the same stream online readers follow). */
+function useStatusPushes(): { count: number; recent: Push[] } {
+  const [state, setState] = useState<{ count: number; recent: Push[] }>({ count: 0, recent: [] });
+  useEffect(() => {
+    const events = new EventSource('/v1/status/events');
+    events.addEventListener('status', (ev) => {
+      try {
+        const d = JSON.parse((ev as MessageEvent<string>).data) as { list?: unknown; version?: unknown };
+        if (typeof d.list !== 'string' || typeof d.version !== 'number') return;
+        const push = { list: d.list, version: d.version, at: Date.now() };
+        setState((s) => ({ count: s.count + 1, recent: [push, ...s.recent].slice(0, 5) }));
+      } catch {
+        // a malformed event is skipped
+      }
+    });
+    return () => events.close();
+  }, []);
+  return state;
 }
