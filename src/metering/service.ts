@@ -1,0 +1,167 @@
+/**
+ * Metering as the server wires it: tenant keys, the meter registry, ingest, commands, alerts,
+ * and the MQTT transport — the embedded aedes broker, or an external broker (Mosquitto) that
+ * the head-end joins as a client with a certificate from the city PKI.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.ts';
+import { CityTrustError } from '../core/errors.ts';
+import type { AuditSink } from '../audit/types.ts';
+import type { Store } from '../store/db.ts';
+import type { KeyVault } from '../vault/types.ts';
+import type { Devices } from '../devices/registry.ts';
+import type { Pki } from '../pki/pki.ts';
+import { toPem } from '../pki/x509/der.ts';
+import { EmbeddedBroker } from '../mqtt/broker.ts';
+import { listAlerts, type Alert, type AlertFilter } from './alerts.ts';
+import { MeterCommands, type CommandSettings, type CommandTransport } from './commands.ts';
+import { PkiMeterIdentityResolver, type MeterIdentityResolver } from './identity.ts';
+import { MeterIngest, type IngestSettings } from './ingest.ts';
+import { MeteringKeys } from './keys.ts';
+import { MqttHeadEnd } from './mqtt-headend.ts';
+import { Meters } from './registry.ts';
+import { createMeterCsr } from './csr.ts';
+
+export interface MeteringSettings {
+  readonly ingest?: Partial<IngestSettings>;
+  readonly commands?: Partial<CommandSettings>;
+  readonly identityCacheMs?: number;
+}
+
+export interface TransportSettings {
+  /** External broker (mqtt:// or mqtts://); when set the embedded broker is not started. */
+  readonly url?: string | undefined;
+  readonly clientId: string;
+  readonly embedded: boolean;
+  readonly host: string;
+  readonly port: number;
+  /** Embedded broker over TLS with client certificates from the city PKI. */
+  readonly tls: boolean;
+}
+
+export interface StoredReading {
+  readonly counter: number;
+  readonly meterTime: number;
+  readonly receivedAt: number;
+  readonly importWh: number;
+  readonly exportWh: number;
+  readonly powerW: number;
+  readonly status: number;
+  readonly flags: readonly string[];
+}
+
+export interface TransportInfo {
+  readonly kind: 'embedded' | 'external' | 'none';
+  readonly url?: string;
+}
+
+export class Metering {
+  readonly keys: MeteringKeys;
+  readonly meters: Meters;
+  readonly identity: MeterIdentityResolver;
+  readonly ingest: MeterIngest;
+  readonly commands: MeterCommands;
+  readonly #store: Store;
+  readonly #pki: Pki;
+  readonly #logger: Logger | undefined;
+  #broker: EmbeddedBroker | undefined;
+  #external: MqttHeadEnd | undefined;
+
+  constructor(deps: { store: Store; vault: KeyVault; audit: AuditSink; clock: Clock; logger?: Logger; pki: Pki; devices: Devices; settings?: MeteringSettings; identity?: MeterIdentityResolver }) {
+    const { store, vault, audit, clock } = deps;
+    this.#store = store;
+    this.#pki = deps.pki;
+    this.#logger = deps.logger;
+    this.keys = new MeteringKeys({ store, vault, clock, audit });
+    this.meters = new Meters({ store, clock, audit, keys: this.keys, devices: deps.devices });
+    this.identity = deps.identity ?? new PkiMeterIdentityResolver({ pki: deps.pki, store, clock, cacheMs: deps.settings?.identityCacheMs ?? 1000 });
+    const logger = deps.logger ? { logger: deps.logger } : {};
+    this.ingest = new MeterIngest({ store, vault, keys: this.keys, identity: this.identity, audit, clock, ...logger, ...(deps.settings?.ingest ? { settings: deps.settings.ingest } : {}) });
+    this.commands = new MeterCommands({ store, vault, keys: this.keys, meters: this.meters, audit, clock, ...logger, ...(deps.settings?.commands ? { settings: deps.settings.commands } : {}) });
+  }
+
+  /** Starts the embedded broker or joins the external one; commands flow once this resolved. */
+  async startTransport(t: TransportSettings): Promise<TransportInfo> {
+    if (t.url) {
+      const tls = t.url.startsWith('mqtts:') ? await this.#clientTls() : undefined;
+      this.#external = await MqttHeadEnd.connect({ url: t.url, clientId: t.clientId, ingest: this.ingest, ...(tls ? { tls } : {}), ...(this.#logger ? { logger: this.#logger } : {}) });
+      this.commands.setTransport(this.#external);
+      return { kind: 'external', url: t.url };
+    }
+    if (!t.embedded) return { kind: 'none' };
+    // The broker's certificate names what meters dial; the services CA constrains DNS names to its domains.
+    const tls = t.tls ? await this.#pki.serverTls([...new Set(['localhost', '127.0.0.1', ...(/^\d+\.\d+\.\d+\.\d+$/.test(t.host) && t.host !== '0.0.0.0' ? [t.host] : [])])]) : undefined;
+    this.#broker = await EmbeddedBroker.start({
+      host: t.host,
+      port: t.port,
+      onUplink: (topic, payload) => this.ingest.submitTopic(topic, payload),
+      ...(this.#logger ? { logger: this.#logger } : {}),
+      ...(tls
+        ? {
+            tls: { key: tls.keyPem, cert: tls.certPem, ca: tls.caPem },
+            authenticateCertificate: async (der: Uint8Array) => {
+              const id = await this.#pki.authenticateClient(der);
+              if (id.tenant === null || id.deviceId === null || id.profile !== 'meter') throw new CityTrustError('PKI_CLIENT_CERT_UNKNOWN', 'only meter certificates connect to the meter broker');
+              return { tenant: id.tenant, meterId: id.deviceId };
+            },
+          }
+        : {}),
+    });
+    this.commands.setTransport(this.#broker);
+    return { kind: 'embedded', url: this.#broker.url };
+  }
+
+  /** The embedded broker, when running (tests connect meters to it). */
+  get broker(): EmbeddedBroker | undefined {
+    return this.#broker;
+  }
+
+  get transport(): CommandTransport | undefined {
+    return this.#broker ?? this.#external;
+  }
+
+  /**
+   * The head-end's client identity towards an external broker: a tls-client certificate from
+   * the services CA for a key made now and kept in memory only, as the server's own TLS key is.
+   */
+  async #clientTls(): Promise<{ ca: string; cert: string; key: string }> {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const csr = createMeterCsr(privateKey, publicKey, 'citytrust-headend');
+    const issued = await this.#pki.issue(null, { csr, profile: 'tls-client' }, 'system:metering');
+    const bundle = await this.#pki.trustBundle();
+    return {
+      ca: bundle.map((d) => toPem('CERTIFICATE', d)).join(''),
+      cert: issued.certificatePem + issued.chainPem.join(''),
+      key: String(privateKey.export({ type: 'pkcs8', format: 'pem' })),
+    };
+  }
+
+  async readings(scope: string | null | undefined, tenant: string, meterId: string, f: { since?: number; limit?: number } = {}): Promise<StoredReading[]> {
+    await this.meters.get(scope, tenant, meterId);
+    let q = this.#store.db.selectFrom('meter_readings').selectAll().where('tenant_id', '=', tenant).where('meter_id', '=', meterId);
+    if (f.since !== undefined) q = q.where('counter', '>', f.since);
+    const rows = await q.orderBy('counter').limit(Math.min(Math.max(f.limit ?? 100, 1), 1000)).execute();
+    return rows.map((r) => ({
+      counter: Number(r.counter),
+      meterTime: Number(r.meter_time),
+      receivedAt: Number(r.received_at),
+      importWh: Number(r.import_wh),
+      exportWh: Number(r.export_wh),
+      powerW: Number(r.power_w),
+      status: Number(r.status),
+      flags: r.flags === '' ? [] : r.flags.split(','),
+    }));
+  }
+
+  async alerts(scope: string | null | undefined, tenant: string, f: AlertFilter = {}): Promise<Alert[]> {
+    if (scope && scope !== tenant) return [];
+    return listAlerts(this.#store, tenant, f);
+  }
+
+  async close(): Promise<void> {
+    await this.#broker?.close();
+    await this.#external?.close();
+    await this.ingest.close();
+  }
+}

@@ -1,0 +1,188 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
+import { Aedes } from 'aedes';
+import mqtt from 'mqtt';
+import { silentLogger } from '../../src/core/log.ts';
+import { EmbeddedBroker } from '../../src/mqtt/broker.ts';
+import { MqttClient } from '../../src/mqtt/client.ts';
+import { MeterCommands } from '../../src/metering/commands.ts';
+import { MeterMqttClient } from '../../src/metering/meter-mqtt.ts';
+import { MqttHeadEnd } from '../../src/metering/mqtt-headend.ts';
+import { MeterIngest } from '../../src/metering/ingest.ts';
+import type { Store } from '../../src/store/db.ts';
+import { meterTopics } from '../../src/metering/meter.ts';
+import { openHeadEnd, provisionMeter, type HeadEnd } from './helpers.ts';
+
+async function storedCount(h: HeadEnd, id?: string): Promise<number> {
+  let q = h.store.db.selectFrom('meter_readings').select((eb) => eb.fn.countAll<number>().as('n'));
+  if (id) q = q.where('meter_id', '=', id);
+  return Number((await q.executeTakeFirstOrThrow()).n);
+}
+
+async function startBroker(h: HeadEnd, port = 0): Promise<EmbeddedBroker> {
+  return EmbeddedBroker.start({ host: '127.0.0.1', port, onUplink: (topic, payload) => h.ingest.submitTopic(topic, payload), logger: silentLogger() });
+}
+
+async function until(cond: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('meter traffic over MQTT with the embedded broker', () => {
+  it('stores a reading before the meter gets its PUBACK', async (t) => {
+    const h = await openHeadEnd(t);
+    const broker = await startBroker(h);
+    t.after(() => broker.close());
+    const meter = await provisionMeter(h, 'm-1');
+    const link = await MeterMqttClient.connect(meter, { url: broker.url });
+    t.after(() => link.close());
+    await link.establishKey();
+    meter.setLoad(500);
+    meter.advance(900_000);
+    await link.sendReading();
+    // send() resolved at PUBACK: the row is already durable.
+    assert.equal(await storedCount(h, 'm-1'), 1);
+  });
+
+  it('carries a disconnect to the meter and its signed ack back', async (t) => {
+    const h = await openHeadEnd(t);
+    const broker = await startBroker(h);
+    t.after(() => broker.close());
+    const commands = new MeterCommands({ store: h.store, vault: h.vault, keys: h.keys, meters: h.meters, audit: h.audit, clock: h.clock, transport: broker });
+    const meter = await provisionMeter(h, 'm-1');
+    const results: string[] = [];
+    const link = await MeterMqttClient.connect(meter, { url: broker.url, onCommand: (r) => results.push(r) });
+    t.after(() => link.close());
+    await link.establishKey();
+    await link.sendReading();
+    const c = await commands.request({ tenant: 'utility', action: 'disconnect', meters: ['m-1'], reason: 'test' }, 'token:a');
+    await until(async () => (await commands.get('utility', 'utility', c.id)).targets?.[0]?.state === 'executed');
+    await link.idle();
+    assert.deepEqual(results, ['executed']);
+    assert.equal(meter.relayConnected, false);
+    assert.equal((await h.meters.get('utility', 'utility', 'm-1')).relay, 'disconnected');
+  });
+
+  it('delivers a command to a meter that was offline when it was sent (persistent session)', async (t) => {
+    const h = await openHeadEnd(t);
+    const broker = await startBroker(h);
+    t.after(() => broker.close());
+    const commands = new MeterCommands({ store: h.store, vault: h.vault, keys: h.keys, meters: h.meters, audit: h.audit, clock: h.clock, transport: broker });
+    const meter = await provisionMeter(h, 'm-1');
+    const first = await MeterMqttClient.connect(meter, { url: broker.url });
+    await first.establishKey();
+    await first.sendReading();
+    await first.close();
+    await commands.request({ tenant: 'utility', action: 'tariff', meters: ['m-1'], args: { tariffId: 9, activateAt: h.clock.now() }, reason: 'new tariff' }, 'token:a');
+    const again = await MeterMqttClient.connect(meter, { url: broker.url });
+    t.after(() => again.close());
+    await until(() => meter.tariffId === 9);
+  });
+
+  it('lets a meter publish only on its own up topic and read only its own down topic', async (t) => {
+    const h = await openHeadEnd(t);
+    const broker = await startBroker(h);
+    t.after(() => broker.close());
+    const a = await provisionMeter(h, 'm-1');
+    await provisionMeter(h, 'm-2');
+    const rogue = await mqtt.connectAsync(broker.url, { clientId: 'utility:m-1', clean: false, protocolVersion: 4, reconnectPeriod: 0 });
+    t.after(() => rogue.endAsync(true));
+    // SUBACK 0x80 (failure): the client library reports it as an error.
+    await assert.rejects(rogue.subscribeAsync(meterTopics('utility', 'm-2').down, { qos: 1 }));
+    const closed = new Promise<void>((r) => rogue.once('close', () => r()));
+    rogue.publish(meterTopics('utility', 'm-2').up, Buffer.from(a.establishKey()), { qos: 1 });
+    await closed;
+    assert.equal(Number((await h.store.db.selectFrom('meter_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n), 0);
+    await assert.rejects(mqtt.connectAsync(broker.url, { clientId: 'not-a-meter', protocolVersion: 4, reconnectPeriod: 0 }));
+  });
+
+  it('loses nothing and stores nothing twice when the broker restarts during ingestion', async (t) => {
+    // Test time runs a minute per round; frames delayed by the outage must not look skewed.
+    const h = await openHeadEnd(t, { maxClockSkewMs: 7_200_000 });
+    let broker = await startBroker(h);
+    const port = broker.port;
+    t.after(() => broker.close());
+    const meters = await Promise.all(['m-1', 'm-2', 'm-3', 'm-4'].map((id) => provisionMeter(h, id)));
+    const links = await Promise.all(meters.map((m) => MeterMqttClient.connect(m, { url: broker.url, keepaliveSeconds: 5 })));
+    t.after(() => Promise.all(links.map((l) => l.close())));
+    await Promise.all(links.map((l) => l.establishKey()));
+    const perMeter = 60;
+    let reconnects = 0;
+    for (const l of links) l.client.on('reconnect', () => reconnects++);
+    let storedAtRestart = -1;
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < perMeter; i++) {
+      h.clock.advance(60_000);
+      for (const l of links) {
+        l.meter.setLoad(1000);
+        l.meter.advance(60_000);
+        sends.push(l.sendReading());
+      }
+      if (i === perMeter / 2) {
+        // Mid-stream: the broker goes away with frames in flight, and comes back on the same port.
+        storedAtRestart = await storedCount(h);
+        await broker.close();
+        broker = await startBroker(h, port);
+      }
+    }
+    await Promise.all(sends);
+    assert.ok(storedAtRestart < (perMeter / 2 + 1) * links.length, 'frames were in flight when the broker went away');
+    assert.ok(reconnects >= links.length, 'every meter reconnected');
+    assert.equal(await storedCount(h), perMeter * links.length);
+    const counters = await h.store.db.selectFrom('meter_readings').select(['meter_id', 'counter']).execute();
+    assert.equal(new Set(counters.map((c) => `${c.meter_id}/${c.counter}`)).size, perMeter * links.length, 'no frame stored twice');
+    assert.deepEqual(await h.store.db.selectFrom('metering_alerts').select('kind').execute(), [], 'no replay or gap alerts');
+  });
+});
+
+describe('the head-end on an external broker', () => {
+  async function plainBroker(t: { after: (fn: () => Promise<void> | void) => void }, port = 0): Promise<{ port: number; close: () => Promise<void> }> {
+    const aedes = await Aedes.createBroker();
+    const server = createServer(aedes.handle);
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    const close = async () => {
+      await new Promise<void>((r) => aedes.close(() => r()));
+      await new Promise<void>((r) => server.close(() => r()));
+    };
+    t.after(close);
+    return { port: (server.address() as AddressInfo).port, close };
+  }
+
+  it('acknowledges a frame to the broker only once stored, so a failed commit is redelivered', async (t) => {
+    const h = await openHeadEnd(t);
+    const b = await plainBroker(t);
+    let failing = true;
+    const flaky: Store = { ...h.store, db: h.store.db, dialect: h.store.dialect, location: h.store.location, transaction: (fn) => (failing ? Promise.reject(new Error('disk full')) : h.store.transaction(fn)), close: () => h.store.close() };
+    const ingest = new MeterIngest({ store: flaky, vault: h.vault, keys: h.keys, identity: h.identity, audit: h.audit, clock: h.clock, logger: silentLogger() });
+    const headEnd = await MqttHeadEnd.connect({ url: `mqtt://127.0.0.1:${b.port}`, clientId: 'citytrust-headend-test', ingest, logger: silentLogger() });
+    t.after(() => headEnd.close());
+    const meter = await provisionMeter(h, 'm-1');
+    const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${b.port}`, { clientId: 'pub', protocolVersion: 4 });
+    t.after(() => pub.endAsync(true));
+    await pub.publishAsync(meterTopics('utility', 'm-1').up, Buffer.from(meter.establishKey()), { qos: 1 });
+    await until(() => headEnd.client.connections >= 2);
+    assert.equal((await h.store.db.selectFrom('meter_events').selectAll().execute()).length, 0);
+    failing = false;
+    await until(async () => (await h.store.db.selectFrom('meter_events').selectAll().execute()).length === 1);
+    await ingest.close();
+  });
+
+  it('publishes commands QoS 1 and resends them after the broker comes back', async (t) => {
+    const b = await plainBroker(t);
+    const client = await MqttClient.connect({ url: `mqtt://127.0.0.1:${b.port}`, clientId: 'c1', logger: silentLogger() });
+    t.after(() => client.close());
+    const got: string[] = [];
+    const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${b.port}`, { clientId: 'sub', protocolVersion: 4 });
+    t.after(() => sub.endAsync(true));
+    await sub.subscribeAsync('x/#', { qos: 1 });
+    sub.on('message', (topic) => got.push(topic));
+    await client.publish('x/1', Uint8Array.of(1));
+    await until(() => got.length === 1);
+    await assert.rejects(MqttClient.connect({ url: 'mqtt://127.0.0.1:1', clientId: 'c2' }), (e: unknown) => (e as { code?: string }).code === 'METER_TRANSPORT_UNAVAILABLE');
+    await assert.rejects(MqttClient.connect({ url: 'http://127.0.0.1:1', clientId: 'c3' }), (e: unknown) => (e as { code?: string }).code === 'CONFIG_INVALID');
+  });
+});
