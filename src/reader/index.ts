@@ -12,3 +12,6 @@ export { EventQueue, STATE_FILE } from './queue.ts';
 export { MemoryEventSink } from './memory-sink.ts';
 export { Reader, type ReaderOptions, type EventSink, type TapOptions, type TapOutcome } from './reader.ts';
 export { writeFileAtomic } from './files.ts';
+export { signEventBatch, signTrustRequest, openReaderMessage, readerChainOf, EVENTS_TYP, TRUST_TYP, MAX_BATCH, UPLOAD_LIMITS, type SignedBy, type ReaderMessage } from './upload.ts';
+export { ReaderOnline, type ReaderOnlineOptions, type UploadQueue } from './online.ts';
+export { createCsr, enroll, toPemBlock, fromPemBlocks, type Enrolment } from './enrol.ts';

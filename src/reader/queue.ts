@@ -11,12 +11,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import { join } from 'node:path';
 import { CityTrustError } from '../core/errors.ts';
 import { bytesEqual } from '../core/bytes.ts';
-import { decodeCbor, encodeCbor, sha256 } from '../crypto/index.ts';
+import { decodeCbor, encodeCbor, randomBytes, sha256 } from '../crypto/index.ts';
 import { decodeEvent, encodeEvent, type ReaderEvent } from './events.ts';
 import { fsyncDir, writeFileAtomic } from './files.ts';
 import { ReaderState } from './state.ts';
 
 export const STATE_FILE = 'state.cbor';
+export const INSTANCE_FILE = 'instance';
+const INSTANCE = /^[0-9a-f]{16}$/;
 const NAME = /^(\d{16})\.cbor$/;
 
 function fileName(seq: number): string {
@@ -32,9 +34,15 @@ export class EventQueue {
   readonly state: ReaderState;
   /** Files set aside at open because they failed their integrity check. */
   readonly corrupt: number;
+  /**
+   * Random id of this queue, made when its directory was first used: (reader, instance, seq) names
+   * an event uniquely even if the reader's storage is wiped and its sequence starts again at 1.
+   */
+  readonly instance: string;
 
-  private constructor(dir: string, state: ReaderState, pending: ReaderEvent[], corrupt: number, highestName: number) {
+  private constructor(dir: string, instance: string, state: ReaderState, pending: ReaderEvent[], corrupt: number, highestName: number) {
     this.#dir = dir;
+    this.instance = instance;
     this.#events = join(dir, 'events');
     this.state = state;
     this.#pending = pending;
@@ -48,6 +56,10 @@ export class EventQueue {
   static open(dir: string): EventQueue {
     const events = join(dir, 'events');
     mkdirSync(events, { recursive: true, mode: 0o700 });
+    const instanceFile = join(dir, INSTANCE_FILE);
+    if (!existsSync(instanceFile)) writeFileAtomic(instanceFile, new TextEncoder().encode(Buffer.from(randomBytes(8)).toString('hex')));
+    const instance = readFileSync(instanceFile, 'utf8').trim();
+    if (!INSTANCE.test(instance)) throw new CityTrustError('READER_QUEUE_CORRUPT', 'the queue instance id is damaged');
     const stateFile = join(dir, STATE_FILE);
     const state = existsSync(stateFile) ? ReaderState.fromSnapshot(new Uint8Array(readFileSync(stateFile))) : new ReaderState();
     const pending: ReaderEvent[] = [];
@@ -73,7 +85,7 @@ export class EventQueue {
     const corruptDir = join(events, 'corrupt');
     const setAside = existsSync(corruptDir) ? readdirSync(corruptDir).filter((n) => NAME.test(n)) : [];
     const highestName = [...names, ...setAside].reduce((m, n) => Math.max(m, Number(n.slice(0, 16))), 0);
-    return new EventQueue(dir, state, pending, corrupt, highestName);
+    return new EventQueue(dir, instance, state, pending, corrupt, highestName);
   }
 
   get size(): number {

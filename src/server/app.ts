@@ -25,6 +25,7 @@ import { updatesRoutes } from './routes/updates.ts';
 import { credentialsRoutes } from './routes/credentials.ts';
 import { walletsRoutes } from './routes/wallets.ts';
 import { statusRoutes } from './routes/status.ts';
+import { readerRoutes } from './routes/readers.ts';
 import { consoleRoutes } from './routes/console.ts';
 
 export const API_VERSION = '0.1.0';
@@ -102,6 +103,7 @@ export async function buildServer(ctx: AppContext, opts: BuildServerOptions = {}
   credentialsRoutes(app, ctx);
   walletsRoutes(app, ctx);
   statusRoutes(app, ctx);
+  readerRoutes(app, ctx);
   await consoleRoutes(app, ctx);
   return app;
 }

@@ -287,6 +287,68 @@ export interface OfferConsentsTable {
   revoked_at: number | null;
 }
 
+// readers: tap events uploaded by readers (migration 0030, docs/reader.md)
+
+/** A reader that has uploaded or fetched trust data, with the counters the dashboard shows. */
+export interface ReadersTable {
+  tenant_id: string;
+  /** The device id of the reader (its certificate's device URN). */
+  id: string;
+  site: string;
+  /** reader or gate (the certificate profile). */
+  profile: string;
+  first_seen: number;
+  last_seen: number;
+  last_upload_at: number | null;
+  /** Highest event sequence number received. */
+  last_seq: number;
+  events_total: number;
+  granted_total: number;
+  denied_total: number;
+  /** Denials that point at an attack (forged, cloned, replayed, relayed…), see docs/reader.md. */
+  alerts_total: number;
+}
+
+/** One tap as the reader recorded it; (tenant, reader, queue instance, seq) is unique, so re-uploads count once. */
+export interface ReaderEventsTable {
+  tenant_id: string;
+  reader_id: string;
+  /** The reader queue's random id: a reader whose storage was wiped starts a new sequence. */
+  instance: string;
+  seq: number;
+  /** Reader clock, ms. */
+  at: number;
+  received_at: number;
+  site: string;
+  /** 1 granted, 0 refused. */
+  allow: number;
+  reason: string;
+  code: string | null;
+  by_party: string;
+  resource: string | null;
+  /** JSON array, or null. */
+  zones: string | null;
+  credential_id: string | null;
+  issuer: string | null;
+  status_stale: number;
+  session: string | null;
+  /** SHA-256 of the signed batch it came in (reader_event_batches.hash). */
+  batch_hash: Uint8Array;
+}
+
+/** Every signed batch as received: the reader's signature can be checked again at any time. */
+export interface ReaderEventBatchesTable {
+  hash: Uint8Array;
+  tenant_id: string;
+  reader_id: string;
+  /** The COSE_Sign1 exactly as uploaded. */
+  signed: Uint8Array;
+  first_seq: number;
+  last_seq: number;
+  count: number;
+  received_at: number;
+}
+
 // updates: TUF repositories (migration 0050, docs/updates.md)
 export interface UpdateReposTable {
   /** Globally unique: it is the path segment of /updates/<repo>/… */
@@ -572,6 +634,9 @@ export interface Database {
   offer_rules: OfferRulesTable;
   holder_attributes: HolderAttributesTable;
   offer_consents: OfferConsentsTable;
+  readers: ReadersTable;
+  reader_events: ReaderEventsTable;
+  reader_event_batches: ReaderEventBatchesTable;
 }
 
 export type { Generated };

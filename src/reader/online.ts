@@ -1,0 +1,130 @@
+/**
+ * The reader's online side (docs/reader.md §7): upload queued events, refresh the trust cache, and
+ * listen for status-list changes pushed by the server. Everything here can fail (the network is
+ * down, the server refuses) without touching what the reader decides offline: events stay queued
+ * until acknowledged, the trust cache keeps what it had until something verified replaces it.
+ */
+import type { Clock } from '../core/clock.ts';
+import { CityTrustError, isCityTrustError } from '../core/errors.ts';
+import { fromBase64, toBase64 } from '../core/bytes.ts';
+import type { ReaderKeyMaterial } from '../tap/types.ts';
+import type { ReaderConfig } from './config.ts';
+import type { ReaderEvent } from './events.ts';
+import type { TrustCache, TrustUpdate } from './trust-cache.ts';
+import { MAX_BATCH, signEventBatch, signTrustRequest } from './upload.ts';
+
+/** What upload needs of a queue (EventQueue fits). */
+export interface UploadQueue {
+  readonly instance: string;
+  pending(limit?: number): ReaderEvent[];
+  acknowledge(lastSeq: number): number;
+}
+
+export interface ReaderOnlineOptions {
+  readonly config: ReaderConfig;
+  readonly identity: ReaderKeyMaterial;
+  readonly trust: TrustCache;
+  readonly queue: UploadQueue;
+  readonly clock: Clock;
+  readonly fetch?: typeof fetch;
+}
+
+export class ReaderOnline {
+  readonly #o: ReaderOnlineOptions;
+  readonly #fetch: typeof fetch;
+
+  constructor(o: ReaderOnlineOptions) {
+    if (o.config.serverUrl === undefined) throw new CityTrustError('READER_CONFIG_INVALID', 'reader configuration "serverUrl" is needed to go online', { details: { key: 'serverUrl' } });
+    this.#o = o;
+    this.#fetch = o.fetch ?? fetch;
+  }
+
+  #by() {
+    const { config, identity, clock } = this.#o;
+    return { identity, readerId: config.readerId, tenant: config.tenant, iat: Math.floor(clock.now() / 1000) };
+  }
+
+  async #post(path: string, sign1: Uint8Array): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await this.#fetch(`${this.#o.config.serverUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sign1: toBase64(sign1) }) });
+    } catch (e) {
+      throw new CityTrustError('READER_UPLOAD_FAILED', 'the server cannot be reached', { cause: e });
+    }
+    const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+    if (!res.ok) throw new CityTrustError('READER_UPLOAD_FAILED', `the server answered ${res.status}${body.code ? ` ${body.code}` : ''}`, { details: { status: res.status, ...(body.code !== undefined && { reason: body.code }) } });
+    return body;
+  }
+
+  /**
+   * Uploads every queued event in signed batches, oldest first; each acknowledged batch is removed
+   * from the queue. Stops at the first failure (what was not acknowledged stays queued).
+   */
+  async upload(batchSize = 500): Promise<{ uploaded: number; batches: number }> {
+    let uploaded = 0;
+    let batches = 0;
+    for (;;) {
+      const events = this.#o.queue.pending(Math.min(batchSize, MAX_BATCH));
+      if (events.length === 0) return { uploaded, batches };
+      const res = (await this.#post(`/v1/readers/${encodeURIComponent(this.#o.config.readerId)}/events`, await signEventBatch(this.#by(), this.#o.queue.instance, events))) as { lastSeq?: unknown };
+      const last = events.at(-1)!.seq;
+      // The server answers the highest sequence of the batch; anything else is not an acknowledgement.
+      if (res.lastSeq !== last) throw new CityTrustError('READER_UPLOAD_FAILED', 'the server did not acknowledge the batch');
+      uploaded += this.#o.queue.acknowledge(last);
+      batches += 1;
+    }
+  }
+
+  /** Fetches the trust list and the status lists of the accepted tenants, verifies and applies them. */
+  async refresh(): Promise<TrustUpdate> {
+    const res = (await this.#post(`/v1/readers/${encodeURIComponent(this.#o.config.readerId)}/trust`, await signTrustRequest(this.#by(), this.#o.config.trustedTenants))) as { trustList?: unknown; statusLists?: unknown };
+    if (typeof res.trustList !== 'string' || !Array.isArray(res.statusLists) || !res.statusLists.every((s) => typeof s === 'string')) {
+      throw new CityTrustError('READER_TRUST_CACHE_INVALID', 'the trust answer is not {trustList, statusLists}');
+    }
+    return this.#o.trust.update({ trustList: fromBase64(res.trustList), statusLists: (res.statusLists as string[]).map(fromBase64) }, this.#o.clock.now());
+  }
+
+  /**
+   * Listens to the server's status-list events (server-sent events, docs/status-list.md) and
+   * applies each new version of a list the reader holds. Resolves when `signal` aborts or the stream
+   * ends; the caller reconnects (and should refresh() once, since events may have been missed).
+   */
+  async watch(signal: AbortSignal, onUpdate?: (u: TrustUpdate | CityTrustError) => void): Promise<void> {
+    let res: Response;
+    try {
+      res = await this.#fetch(`${this.#o.config.serverUrl}/v1/status/events`, { signal, headers: { accept: 'text/event-stream' } });
+    } catch (e) {
+      if (signal.aborted) return;
+      throw new CityTrustError('READER_UPLOAD_FAILED', 'the status event stream cannot be opened', { cause: e });
+    }
+    if (!res.ok || res.body === null) throw new CityTrustError('READER_UPLOAD_FAILED', `the status event stream answered ${res.status}`);
+    const decoder = new TextDecoder();
+    let buf = '';
+    const reader = res.body.getReader();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buf += decoder.decode(value, { stream: true });
+        let i: number;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const data = block.split('\n').find((l) => l.startsWith('data: '));
+          if (!block.split('\n').includes('event: status') || data === undefined) continue;
+          const { list } = JSON.parse(data.slice(6)) as { list?: unknown };
+          if (typeof list !== 'string' || !/^[a-z0-9]{4,32}$/.test(list) || this.#o.trust.statusList(`ct:${list}`) === undefined) continue;
+          onUpdate?.(await this.#fetchList(list).catch((e: unknown) => (isCityTrustError(e) ? e : new CityTrustError('READER_UPLOAD_FAILED', 'fetching a status list failed', { cause: e }))));
+        }
+      }
+    } catch (e) {
+      if (!signal.aborted) throw new CityTrustError('READER_UPLOAD_FAILED', 'the status event stream broke', { cause: e });
+    }
+  }
+
+  async #fetchList(list: string): Promise<TrustUpdate> {
+    const res = await this.#fetch(`${this.#o.config.serverUrl}/v1/status/${list}`);
+    if (!res.ok) throw new CityTrustError('READER_UPLOAD_FAILED', `the status list answered ${res.status}`);
+    return this.#o.trust.update({ statusLists: [new Uint8Array(await res.arrayBuffer())] }, this.#o.clock.now());
+  }
+}
