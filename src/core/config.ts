@@ -64,6 +64,16 @@ export const SETTINGS = {
   'pki.serviceDomains': { kind: 'string', env: 'CITYTRUST_PKI_SERVICE_DOMAINS', default: 'localhost,citytrust.local', doc: 'Comma-separated DNS domains the services CA may certify (its name constraints, fixed at `ca init`/rollover).' },
   'pki.bootstrapTtlSeconds': { kind: 'int', env: 'CITYTRUST_PKI_BOOTSTRAP_TTL_S', default: 604_800, min: 60, max: 7_776_000, doc: 'Default lifetime of device bootstrap tokens.' },
   'pki.estAllowPlainHttp': { kind: 'bool', env: 'CITYTRUST_PKI_EST_PLAIN_HTTP', default: false, doc: 'TESTS ONLY: answer EST over plain HTTP (RFC 7030 requires TLS).' },
+  'credentials.statusListSize': { kind: 'int', env: 'CITYTRUST_CREDENTIALS_STATUS_LIST_SIZE', default: 131_072, min: 131_072, max: 4_194_304, doc: 'Entries of a new status list (a multiple of 4; at least 131,072 so a revoked index hides in the crowd).' },
+  'credentials.statusListFillPercent': { kind: 'int', env: 'CITYTRUST_CREDENTIALS_STATUS_LIST_FILL', default: 50, min: 10, max: 90, doc: 'A status list takes new credentials until this share of its entries is used, then a new list opens (random indices stay cheap to draw).' },
+  'credentials.statusTtlSeconds': { kind: 'int', env: 'CITYTRUST_CREDENTIALS_STATUS_TTL_S', default: 300, min: 10, max: 86_400, doc: 'ttl claim of Status List Tokens: how long a reader may use a list before fetching it again.' },
+  'credentials.statusTokenSeconds': { kind: 'int', env: 'CITYTRUST_CREDENTIALS_STATUS_TOKEN_S', default: 86_400, min: 60, max: 2_592_000, doc: 'exp of Status List Tokens after their iat (longer than the ttl).' },
+  'credentials.trustListSeconds': { kind: 'int', env: 'CITYTRUST_CREDENTIALS_TRUST_LIST_S', default: 86_400, min: 300, max: 2_592_000, doc: 'exp of the signed trust list (issuer certificates in force) after its iat.' },
+  'credentials.issuerCertSeconds': { kind: 'int', env: 'CITYTRUST_CREDENTIALS_ISSUER_CERT_S', default: 63_244_800, min: 86_400, max: 315_360_000, doc: 'Validity of an issuer certificate while its key is current (default two years); rotate before it ends.' },
+  'credentials.maxValiditySeconds': { kind: 'int', env: 'CITYTRUST_CREDENTIALS_MAX_VALIDITY_S', default: 34_560_000, min: 60, max: 315_360_000, doc: 'Longest validity an issuer may give a credential or template (default 400 days).' },
+  'credentials.challengeSeconds': { kind: 'int', env: 'CITYTRUST_CREDENTIALS_CHALLENGE_S', default: 300, min: 10, max: 3600, doc: 'Lifetime of a wallet registration challenge.' },
+  'credentials.nonceSeconds': { kind: 'int', env: 'CITYTRUST_CREDENTIALS_NONCE_S', default: 120, min: 10, max: 3600, doc: 'Lifetime of a wallet sync nonce (single use).' },
+  'credentials.sealWorkers': { kind: 'int', env: 'CITYTRUST_CREDENTIALS_SEAL_WORKERS', default: 1, min: 0, max: 16, doc: 'Worker threads sealing provisioning envelopes beside the main thread (0 = on the main thread).' },
 } as const satisfies Record<string, Setting>;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -88,6 +98,18 @@ export interface Config {
   };
   log: { level: string };
   audit: { logName: string; checkpointIntervalMs: number; maxBatch: number };
+  credentials: {
+    statusListSize: number;
+    statusListFillPercent: number;
+    statusTtlSeconds: number;
+    statusTokenSeconds: number;
+    trustListSeconds: number;
+    issuerCertSeconds: number;
+    maxValiditySeconds: number;
+    challengeSeconds: number;
+    nonceSeconds: number;
+    sealWorkers: number;
+  };
   updates: { rootExpirySeconds: number; targetsExpirySeconds: number; snapshotExpirySeconds: number; timestampExpirySeconds: number; refreshIntervalMs: number; maxTargetBytes: number; metadataCacheMs: number };
   vault: {
     backend: 'software' | 'pkcs11';
@@ -226,6 +248,18 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       logName: g('audit.logName'),
       checkpointIntervalMs: g('audit.checkpointIntervalMs'),
       maxBatch: g('audit.maxBatch'),
+    },
+    credentials: {
+      statusListSize: g('credentials.statusListSize'),
+      statusListFillPercent: g('credentials.statusListFillPercent'),
+      statusTtlSeconds: g('credentials.statusTtlSeconds'),
+      statusTokenSeconds: g('credentials.statusTokenSeconds'),
+      trustListSeconds: g('credentials.trustListSeconds'),
+      issuerCertSeconds: g('credentials.issuerCertSeconds'),
+      maxValiditySeconds: g('credentials.maxValiditySeconds'),
+      challengeSeconds: g('credentials.challengeSeconds'),
+      nonceSeconds: g('credentials.nonceSeconds'),
+      sealWorkers: g('credentials.sealWorkers'),
     },
     updates: {
       rootExpirySeconds: g('updates.rootExpirySeconds'),

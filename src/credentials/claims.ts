@@ -56,13 +56,26 @@ function time(v: unknown, what: string): number {
   return v;
 }
 
+// An issuer sends many credentials to one wallet key; exporting the point costs more than the rest
+// of the claims together, so its COSE_Key is kept per KeyObject (KeyObjects are immutable).
+const holderCoseKeys = new WeakMap<KeyObject, ReadonlyMap<number, unknown>>();
+
+function holderCoseKey(k: KeyObject): ReadonlyMap<number, unknown> {
+  let m = holderCoseKeys.get(k);
+  if (m === undefined) {
+    m = toCoseKey(k, { compressed: true });
+    holderCoseKeys.set(k, m);
+  }
+  return m;
+}
+
 export function claimsToCbor(c: CredentialClaims): Map<number, unknown> {
   const m = new Map<number, unknown>([
     [CLAIM.iss, c.iss],
     [CLAIM.exp, c.exp],
     [CLAIM.iat, c.iat],
     [CLAIM.cti, c.cti],
-    [CLAIM.cnf, new Map([[CNF_COSE_KEY, toCoseKey(c.holderKey, { compressed: true })]])],
+    [CLAIM.cnf, new Map([[CNF_COSE_KEY, new Map(holderCoseKey(c.holderKey))]])],
     [CLAIM.grants, grantsToCbor(c.grants)],
   ]);
   if (c.sub !== undefined) m.set(CLAIM.sub, c.sub);

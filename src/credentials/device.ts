@@ -42,11 +42,14 @@ export {
 } from './status-list.ts';
 export {
   sealEnvelope,
+  sealTarget,
+  sealTo,
   openEnvelope,
   encodeProvisioningMessage,
   decodeProvisioningMessage,
   ENVELOPE_LIMITS,
   type SealOptions,
+  type SealTarget,
   type ProvisioningMessage,
 } from './envelope.ts';
 export { createCredential, type CreateCredentialInput } from './sign.ts';

@@ -28,6 +28,7 @@ import {
   fromCoseKey,
   generateEphemeralKeyPair,
   hkdfSha256,
+  secretKey,
   toCoseKey,
   type CoseKeyAgreement,
 } from '../crypto/index.ts';
@@ -42,6 +43,9 @@ function kdfContext(protectedBytes: Uint8Array): Uint8Array {
   return coseKdfContext({ algorithmId: A256GCM, keyDataLength: 256, protected: protectedBytes });
 }
 
+// The sender's context never changes (its protected bucket is fixed), so it is encoded once.
+const SEND_CONTEXT = kdfContext(PROTECTED);
+
 function externalAad(walletId: string): Uint8Array {
   return encodeCbor(['citytrust/provisioning/v1', walletId]);
 }
@@ -54,14 +58,45 @@ export interface SealOptions {
   readonly walletKid?: Uint8Array;
 }
 
+/**
+ * Everything about one wallet that every envelope to it repeats: its key (imported and checked
+ * once), kid and external_aad. Build it once per wallet and seal many envelopes with it.
+ */
+export interface SealTarget {
+  readonly walletId: string;
+  readonly walletKey: KeyObject;
+  readonly walletKid: Uint8Array | undefined;
+  readonly externalAad: Uint8Array;
+}
+
+export function sealTarget(walletId: string, walletKey: KeyObject, walletKid?: Uint8Array): SealTarget {
+  if (typeof walletId !== 'string' || walletId.length === 0) throw new CityTrustError('INPUT_INVALID', 'a wallet id is required');
+  return Object.freeze({ walletId, walletKey, walletKid, externalAad: externalAad(walletId) });
+}
+
 /** Seals `plaintext` to one wallet; a fresh ephemeral key and IV per envelope. */
 export function sealEnvelope(o: SealOptions): Uint8Array {
+  return sealTo(sealTarget(o.walletId, o.walletKey, o.walletKid), o.plaintext);
+}
+
+/**
+ * Seals to a prepared target. The ephemeral key pair is generated here for this one envelope and
+ * dropped when it returns (ECDH-ES, RFC 9053 §6.3.1); Z and the CEK bytes are wiped.
+ */
+export function sealTo(t: SealTarget, plaintext: Uint8Array): Uint8Array {
   const eph = generateEphemeralKeyPair();
-  const cek = hkdfSha256(ecdhSharedSecret(eph.privateKey, o.walletKey), EMPTY, kdfContext(PROTECTED), 32);
+  const z = ecdhSharedSecret(eph.privateKey, t.walletKey);
+  let cek: Uint8Array;
+  try {
+    // HKDF over a secret KeyObject: node would wrap raw bytes in one anyway, at twice the cost.
+    cek = hkdfSha256(secretKey(z), EMPTY, SEND_CONTEXT, 32);
+  } finally {
+    wipe(z);
+  }
   try {
     const unprotected = new Map<number, unknown>([[-1, toCoseKey(eph.publicKey, { compressed: true })]]);
-    if (o.walletKid !== undefined) unprotected.set(4, o.walletKid);
-    return createCoseEncrypt0({ plaintext: o.plaintext, key: coseContentKey('A256GCM', cek), unprotectedHeaders: unprotected, externalAad: externalAad(o.walletId) });
+    if (t.walletKid !== undefined) unprotected.set(4, t.walletKid);
+    return createCoseEncrypt0({ plaintext, key: coseContentKey('A256GCM', cek), unprotectedHeaders: unprotected, externalAad: t.externalAad });
   } finally {
     wipe(cek);
   }

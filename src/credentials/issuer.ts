@@ -76,7 +76,11 @@ interface IssueJob {
   readonly supersede?: { id: string; listId: string };
 }
 
-type JobResult = { ok: true; seq: number; version?: number } | { ok: false };
+/** ok, or `retry` (the id or slot was taken: draw again), or a refusal of this job alone. */
+type JobResult = { ok: true; seq: number; version?: number } | { ok: false; retry: true } | { ok: false; retry: false; error: CityTrustError };
+
+/** 18 columns a row: 9,000 bound parameters, inside SQLite's 32,766 and PostgreSQL's 65,535. */
+const ROWS_PER_INSERT = 500;
 
 const CREDENTIAL_ID = /^[0-9a-f]{16}$/;
 const REASON = /^[\p{L}\p{N} .,:;()_-]{1,200}$/u;
@@ -141,61 +145,109 @@ export class CredentialIssuer {
     const holderIndex = holder?.email === undefined ? null : await this.#pii.index(tenant, holder.email);
 
     for (let attempt = 0; attempt < MAX_SLOT_TRIES; attempt++) {
-      const list = await this.#status.openList(tenant);
-      const idx = this.#status.randomIndex(list.size);
-      const cti = new Uint8Array(randomBytes(CTI_LENGTH));
-      const id = credentialId(cti);
-      const claims: CredentialClaims = { iss: tenant, ...(sub !== undefined && { sub: sub as string }), exp, nbf, iat: now, cti, holderKey: walletKey.key, status: { idx, uri: statusUri(list.id) }, grants };
-      const bytes = await createCredential({ claims, signer: key.signer, kid: key.kid });
-      const deliveryId = randomBytes(16).toString('hex');
-      const envelope = this.#wallets.seal(walletId, walletKey, { kind: 'credential', deliveryId, tenant, credential: bytes, ...(supersede && { replaces: supersede.id }) });
-      const holderData = holder === undefined ? null : await this.#pii.seal(tenant, id, holder);
-      const ts = this.#deps.clock.now();
-      const row: IssueJob['row'] = {
-        id, tenant_id: tenant, template_id: template?.id ?? null, wallet_id: walletId, issuer_kid: key.kidHex, status: 'active', status_list_id: list.id, status_idx: idx,
-        iat: now, nbf, exp, credential: bytes, holder_index: holderIndex, holder_data: holderData, replaces: supersede?.id ?? null, replaced_by: null, reason: null, created_at: ts, updated_at: ts,
-      };
-      const result = await this.#commit.submit({
-        row,
-        delivery: { id: deliveryId, envelope },
-        ...(supersede && { supersede: { id: supersede.id, listId: supersede.listId } }),
-      });
-      if (!result.ok) continue; // slot or id taken: new id, new slot, new signature
+      const slot = await this.#status.reserve(tenant);
+      let result: JobResult;
+      let row: IssueJob['row'];
+      let bytes: Uint8Array;
+      try {
+        const cti = new Uint8Array(randomBytes(CTI_LENGTH));
+        const id = credentialId(cti);
+        const claims: CredentialClaims = { iss: tenant, ...(sub !== undefined && { sub: sub as string }), exp, nbf, iat: now, cti, holderKey: walletKey.key, status: { idx: slot.idx, uri: statusUri(slot.list.id) }, grants };
+        bytes = await createCredential({ claims, signer: key.signer, kid: key.kid });
+        const deliveryId = randomBytes(16).toString('hex');
+        const envelope = await this.#wallets.seal(walletId, walletKey, { kind: 'credential', deliveryId, tenant, credential: bytes, ...(supersede && { replaces: supersede.id }) });
+        const holderData = holder === undefined ? null : await this.#pii.seal(tenant, id, holder);
+        const ts = this.#deps.clock.now();
+        row = {
+          id, tenant_id: tenant, template_id: template?.id ?? null, wallet_id: walletId, issuer_kid: key.kidHex, status: 'active', status_list_id: slot.list.id, status_idx: slot.idx,
+          iat: now, nbf, exp, credential: bytes, holder_index: holderIndex, holder_data: holderData, replaces: supersede?.id ?? null, replaced_by: null, reason: null, created_at: ts, updated_at: ts,
+        };
+        result = await this.#commit.submit({
+          row,
+          delivery: { id: deliveryId, envelope },
+          ...(supersede && { supersede: { id: supersede.id, listId: supersede.listId } }),
+        });
+      } catch (e) {
+        this.#status.release(slot);
+        throw e;
+      }
+      if (!result.ok) {
+        if (result.retry) continue; // id or slot taken (by another instance): new id, new slot, new signature
+        this.#status.release(slot);
+        throw result.error;
+      }
       if (supersede && result.version !== undefined) this.#status.notify({ list: supersede.listId, version: result.version });
       await this.#deps.audit.append({
-        actor, tenant, action: supersede ? 'credentials.credential.update' : 'credentials.credential.issue', subject: id,
-        details: { wallet: walletId, template: template?.id ?? null, kid: key.kidHex, statusList: list.id, exp, ...(supersede && { replaces: supersede.id }) },
+        actor, tenant, action: supersede ? 'credentials.credential.update' : 'credentials.credential.issue', subject: row.id,
+        details: { wallet: walletId, template: template?.id ?? null, kid: key.kidHex, statusList: slot.list.id, exp, ...(supersede && { replaces: supersede.id }) },
       });
       return { ...toInfo(row), credential: toBase64Url(bytes) };
     }
     throw new CityTrustError('UNAVAILABLE', 'no free status list slot found; retry');
   }
 
-  /** One batch, one transaction (group commit). A taken slot or id makes its job retry outside. */
+  /**
+   * One batch, one transaction (group commit), a few statements for the whole batch: rows go in
+   * many per INSERT, sequence numbers are taken once per wallet. A job whose id or slot is taken
+   * retries outside; a job whose wallet was deactivated or whose predecessor was revoked meanwhile
+   * is refused alone, its row removed again, and the rest of the batch goes on.
+   */
   async #write(trx: Transaction<Database>, jobs: readonly IssueJob[]): Promise<JobResult[]> {
-    const out: JobResult[] = [];
-    const perList = new Map<string, number>();
-    const perKid = new Map<string, number>();
-    for (const j of jobs) {
-      const r = await trx.insertInto('credentials').values(j.row).onConflict((oc) => oc.doNothing()).executeTakeFirst();
-      if (Number(r.numInsertedOrUpdatedRows ?? 0n) !== 1) {
-        out.push({ ok: false });
+    const out: (JobResult | undefined)[] = new Array<JobResult | undefined>(jobs.length).fill(undefined);
+    const inserted = new Set<string>();
+    for (let i = 0; i < jobs.length; i += ROWS_PER_INSERT) {
+      const rows = await trx
+        .insertInto('credentials')
+        .values(jobs.slice(i, i + ROWS_PER_INSERT).map((j) => j.row))
+        .onConflict((oc) => oc.doNothing())
+        .returning('id')
+        .execute();
+      for (const r of rows) inserted.add(r.id);
+    }
+    const refuse = async (i: number, error: CityTrustError): Promise<void> => {
+      await trx.deleteFrom('credentials').where('id', '=', (jobs[i] as IssueJob).row.id).execute();
+      out[i] = { ok: false, retry: false, error };
+    };
+    const versions = new Map<number, number>();
+    for (let i = 0; i < jobs.length; i++) {
+      const j = jobs[i] as IssueJob;
+      if (!inserted.has(j.row.id)) {
+        out[i] = { ok: false, retry: true };
         continue;
       }
-      const seq = await this.#wallets.enqueue(trx, { walletId: j.row.wallet_id, tenant: j.row.tenant_id, credentialId: j.row.id, envelope: j.delivery.envelope, deliveryId: j.delivery.id, kind: 'credential' });
-      let version: number | undefined;
-      if (j.supersede) {
-        const u = await trx.updateTable('credentials').set({ status: 'revoked', replaced_by: j.row.id, reason: 'superseded', updated_at: j.row.created_at }).where('id', '=', j.supersede.id).where('status', '!=', 'revoked').executeTakeFirst();
-        if (Number(u.numUpdatedRows) !== 1) throw new CityTrustError('CREDENTIAL_STATE_INVALID', 'the credential was revoked meanwhile');
-        version = await this.#status.changed(trx, j.supersede.listId);
+      if (!j.supersede) continue;
+      // The wallet row is locked before the old credential is revoked, so the enqueue below
+      // cannot find the wallet deactivated after the old credential is already gone.
+      if (!(await this.#wallets.lockActive(trx, j.row.wallet_id))) {
+        await refuse(i, new CityTrustError('WALLET_INACTIVE', 'the wallet was deactivated'));
+        continue;
       }
+      const u = await trx.updateTable('credentials').set({ status: 'revoked', replaced_by: j.row.id, reason: 'superseded', updated_at: j.row.created_at }).where('id', '=', j.supersede.id).where('status', '!=', 'revoked').executeTakeFirst();
+      if (Number(u.numUpdatedRows) !== 1) await refuse(i, new CityTrustError('CREDENTIAL_STATE_INVALID', 'the credential was revoked meanwhile'));
+      else versions.set(i, await this.#status.changed(trx, j.supersede.listId));
+    }
+    const queued = jobs.map((j, i) => ({ j, i })).filter(({ i }) => out[i] === undefined);
+    const seqs = await this.#wallets.enqueueMany(
+      trx,
+      queued.map(({ j }) => ({ walletId: j.row.wallet_id, tenant: j.row.tenant_id, credentialId: j.row.id, envelope: j.delivery.envelope, deliveryId: j.delivery.id, kind: 'credential' as const })),
+    );
+    const perList = new Map<string, number>();
+    const perKid = new Map<string, number>();
+    for (let k = 0; k < queued.length; k++) {
+      const { j, i } = queued[k] as { j: IssueJob; i: number };
+      const seq = seqs[k];
+      if (seq === undefined) {
+        await refuse(i, new CityTrustError('WALLET_INACTIVE', 'the wallet was deactivated'));
+        continue;
+      }
+      const version = versions.get(i);
+      out[i] = { ok: true, seq, ...(version !== undefined && { version }) };
       perList.set(j.row.status_list_id, (perList.get(j.row.status_list_id) ?? 0) + 1);
       perKid.set(j.row.issuer_kid, Math.max(perKid.get(j.row.issuer_kid) ?? 0, j.row.exp));
-      out.push({ ok: true, seq, ...(version !== undefined && { version }) });
     }
     for (const [listId, n] of perList) await this.#status.allocated(trx, listId, n);
     for (const [kid, exp] of perKid) await trx.updateTable('credential_issuer_keys').set({ last_expiry: exp }).where('kid', '=', kid).where('last_expiry', '<', exp).execute();
-    return out;
+    return out as JobResult[];
   }
 
   /** Re-issues with new grants or validity (same wallet, template and holder) and revokes the old one atomically. */
@@ -240,7 +292,7 @@ export class CredentialIssuer {
       if (!isCityTrustError(e, 'WALLET_INACTIVE')) throw e; // an inactive wallet gets no notice; readers still see the list
     }
     const deliveryId = randomBytes(16).toString('hex');
-    const envelope = wallet && this.#wallets.seal(row.wallet_id, wallet, { kind: 'status', deliveryId, tenant, credentialId: id, status: to === 'active' ? 'valid' : to });
+    const envelope = wallet && (await this.#wallets.seal(row.wallet_id, wallet, { kind: 'status', deliveryId, tenant, credentialId: id, status: to === 'active' ? 'valid' : to }));
     const now = this.#deps.clock.now();
     const version = await this.#deps.store.transaction(async (trx) => {
       const u = await trx.updateTable('credentials').set({ status: to, reason: (reason as string | undefined) ?? null, updated_at: now }).where('id', '=', id).where('status', '=', row.status).executeTakeFirst();

@@ -13,6 +13,7 @@ import { CredentialIssuer } from './issuer.ts';
 import { seconds, settingsOf, type CredentialDeps } from './settings.ts';
 import type { IssuerAlgorithm } from './trust.ts';
 import { Offers } from '../offers/service.ts';
+import { SealPool } from './seal-pool.ts';
 
 export interface PublishedTrustList {
   readonly token: Uint8Array;
@@ -69,16 +70,19 @@ export interface CredentialServices {
   readonly offers: Offers;
   /** Rotate (or create) a tenant's issuer key and refresh the trust list. */
   rotateIssuerKey(tenant: string, alg: IssuerAlgorithm, actor: string): ReturnType<IssuerKeys['rotate']>;
-  close(): void;
+  /** Stops the status poller and the seal workers. */
+  close(): Promise<void>;
 }
 
 export function createCredentialServices(deps: CredentialDeps): CredentialServices {
+  const settings = settingsOf(deps);
+  const sealer = new SealPool(settings.sealWorkers);
   const root = new CityRoot(deps);
   const issuerKeys = new IssuerKeys(deps, root);
   const trustLists = new TrustLists(deps, root, issuerKeys);
   const templates = new Templates(deps);
   const statusLists = new StatusLists(deps, issuerKeys);
-  const wallets = new Wallets(deps);
+  const wallets = new Wallets(deps, sealer);
   const personalData = new PersonalData(deps);
   const issuer = new CredentialIssuer(deps, { keys: issuerKeys, templates, status: statusLists, wallets, personalData });
   const offers = new Offers({ store: deps.store, audit: deps.audit, clock: deps.clock, personalData, wallets });
@@ -97,6 +101,9 @@ export function createCredentialServices(deps: CredentialDeps): CredentialServic
       trustLists.invalidate();
       return info;
     },
-    close: () => statusLists.stop(),
+    close: async () => {
+      statusLists.stop();
+      await sealer.close();
+    },
   };
 }

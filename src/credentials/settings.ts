@@ -1,5 +1,7 @@
 /** Tunables of the credential service, with the defaults docs/status-list.md and docs/wallet.md describe. */
+import { CityTrustError } from '../core/errors.ts';
 import type { AuditSink } from '../audit/types.ts';
+import type { Config } from '../core/config.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Store } from '../store/db.ts';
 import type { KeyVault } from '../vault/types.ts';
@@ -22,6 +24,8 @@ export interface CredentialSettings {
   /** Lifetime of a wallet registration challenge and of a sync nonce (seconds). */
   readonly challengeSeconds: number;
   readonly nonceSeconds: number;
+  /** Worker threads that seal provisioning envelopes beside the main thread (0 = seal inline). */
+  readonly sealWorkers: number;
 }
 
 export const DEFAULT_CREDENTIAL_SETTINGS: CredentialSettings = Object.freeze({
@@ -34,6 +38,7 @@ export const DEFAULT_CREDENTIAL_SETTINGS: CredentialSettings = Object.freeze({
   maxValiditySeconds: 400 * 86400,
   challengeSeconds: 300,
   nonceSeconds: 120,
+  sealWorkers: 0,
 });
 
 /** The collaborators every credential service takes (DESIGN: domain modules take them as parameters). */
@@ -45,8 +50,50 @@ export interface CredentialDeps {
   readonly settings?: Partial<CredentialSettings>;
 }
 
+/** The credential settings of the server configuration (src/core/config.ts, `credentials.*`). */
+export function credentialSettingsFromConfig(c: Config['credentials']): CredentialSettings {
+  return checkSettings({
+    statusListSize: c.statusListSize,
+    statusListFill: c.statusListFillPercent / 100,
+    statusTtlSeconds: c.statusTtlSeconds,
+    statusTokenSeconds: c.statusTokenSeconds,
+    trustListSeconds: c.trustListSeconds,
+    issuerCertSeconds: c.issuerCertSeconds,
+    maxValiditySeconds: c.maxValiditySeconds,
+    challengeSeconds: c.challengeSeconds,
+    nonceSeconds: c.nonceSeconds,
+    sealWorkers: c.sealWorkers,
+  });
+}
+
+const cache = new WeakMap<CredentialDeps, CredentialSettings>();
+
+/** The effective settings, checked once per set of collaborators; a bad one is CONFIG_INVALID. */
 export function settingsOf(deps: CredentialDeps): CredentialSettings {
-  return { ...DEFAULT_CREDENTIAL_SETTINGS, ...deps.settings };
+  let s = cache.get(deps);
+  if (s === undefined) {
+    s = checkSettings({ ...DEFAULT_CREDENTIAL_SETTINGS, ...deps.settings });
+    cache.set(deps, s);
+  }
+  return s;
+}
+
+function checkSettings(s: CredentialSettings): CredentialSettings {
+  const bad = (what: string): never => {
+    throw new CityTrustError('CONFIG_INVALID', `credential setting ${what}`);
+  };
+  const positive = (k: keyof CredentialSettings) => {
+    const v = s[k];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) bad(`${k} must be a positive whole number`);
+  };
+  for (const k of ['statusListSize', 'statusTtlSeconds', 'statusTokenSeconds', 'trustListSeconds', 'issuerCertSeconds', 'maxValiditySeconds', 'challengeSeconds', 'nonceSeconds'] as const) positive(k);
+  // 2 bits an entry, whole bytes (Token Status List §4.1), at most MAX_STATUS_LIST_BYTES decompressed.
+  if (s.statusListSize % 4 !== 0 || s.statusListSize > 4 * 1024 * 1024) bad('statusListSize must be a multiple of 4 up to 4,194,304');
+  if (!(s.statusListFill > 0 && s.statusListFill <= 0.9)) bad('statusListFill must be in (0, 0.9]');
+  if (s.statusTtlSeconds >= s.statusTokenSeconds) bad('statusTtlSeconds must be shorter than statusTokenSeconds');
+  if (s.maxValiditySeconds > s.issuerCertSeconds) bad('maxValiditySeconds must not exceed issuerCertSeconds');
+  if (!Number.isSafeInteger(s.sealWorkers) || s.sealWorkers < 0 || s.sealWorkers > 64) bad('sealWorkers must be 0..64');
+  return Object.freeze(s);
 }
 
 export function seconds(clock: Clock): number {

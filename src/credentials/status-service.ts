@@ -9,12 +9,13 @@
  * this instance at once and from other instances through a poll of the versions (every 250 ms
  * while anyone listens).
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { CityTrustError } from '../core/errors.ts';
 import type { Transaction } from 'kysely';
 import type { Database } from '../store/schema.ts';
 import { createStatusListToken, StatusList, statusUri, STATUS } from './status-list.ts';
 import type { IssuerKeys } from './issuer-keys.ts';
+import { StatusSlots } from './status-slots.ts';
 import { seconds, settingsOf, type CredentialDeps, type CredentialSettings } from './settings.ts';
 
 export const STATUS_BITS = 2;
@@ -23,6 +24,12 @@ const LIST_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 export interface StatusChange {
   readonly list: string;
   readonly version: number;
+}
+
+/** A slot reserved for one credential on a tenant's open list. */
+export interface StatusSlot {
+  readonly list: { readonly id: string; readonly size: number };
+  readonly idx: number;
 }
 
 export interface PublishedStatusList {
@@ -42,6 +49,9 @@ export class StatusLists {
   readonly #keys: IssuerKeys;
   readonly #settings: CredentialSettings;
   readonly #open = new Map<string, Promise<{ id: string; size: number }>>();
+  readonly #slots = new Map<string, Promise<StatusSlots>>();
+  /** Lists the database counts as full (other instances allocate from them too). */
+  readonly #full = new Set<string>();
   readonly #tokens = new Map<string, { version: number; at: number; token: Promise<Uint8Array> }>();
   readonly #listeners = new Set<(c: StatusChange) => void>();
   readonly #seen = new Map<string, number>();
@@ -79,26 +89,76 @@ export class StatusLists {
     return { id, size };
   }
 
-  /** A uniformly random index (node:crypto); the unique (list, idx) index refuses a taken one. */
-  randomIndex(size: number): number {
-    return randomInt(0, size);
+  /**
+   * A uniformly random free slot on the tenant's open list, reserved in memory (./status-slots.ts).
+   * The credential row that uses it is written in the issuing transaction; give the slot back
+   * with `release` when that never happens. A slot another instance took first stays marked.
+   */
+  async reserve(tenant: string): Promise<StatusSlot> {
+    for (;;) {
+      const open = this.openList(tenant);
+      const list = await open;
+      const slots = await this.#slotsOf(list);
+      if (!this.#full.has(list.id) && slots.taken < this.#limit(list.size)) return { list, idx: slots.take() };
+      await this.#close(tenant, list.id, open);
+    }
+  }
+
+  /** Entries a list of `size` takes before it counts as full (at least one). */
+  #limit(size: number): number {
+    return Math.max(1, Math.floor(size * this.#settings.statusListFill));
+  }
+
+  /** Gives back a reserved slot whose credential was not stored. */
+  release(slot: StatusSlot): void {
+    void this.#slots.get(slot.list.id)?.then((s) => s.release(slot.idx));
+  }
+
+  /** Loads the taken indices of a list once; afterwards this instance tracks them in memory. */
+  #slotsOf(list: { id: string; size: number }): Promise<StatusSlots> {
+    let p = this.#slots.get(list.id);
+    if (!p) {
+      p = (async () => {
+        const rows = await this.#deps.store.db.selectFrom('credentials').select('status_idx').where('status_list_id', '=', list.id).execute();
+        return new StatusSlots(list.size, rows.map((r) => Number(r.status_idx)));
+      })();
+      p.catch(() => this.#slots.delete(list.id));
+      this.#slots.set(list.id, p);
+    }
+    return p;
+  }
+
+  /** A list at its fill limit takes no more credentials; the next reservation opens a new one. */
+  async #close(tenant: string, listId: string, open: Promise<unknown>): Promise<void> {
+    await this.#deps.store.db.updateTable('status_lists').set({ state: 'full' }).where('id', '=', listId).where('state', '=', 'open').execute();
+    // Only the caller that still sees this list as open forgets it; a newer list stays.
+    if (this.#open.get(tenant) === open) this.#open.delete(tenant);
+    this.#slots.delete(listId);
+    this.#full.delete(listId);
   }
 
   /** Counts `n` new credentials on a list inside the issuing transaction; a list past its fill stops taking more. */
   async allocated(trx: Transaction<Database>, listId: string, n: number): Promise<void> {
-    const limit = Math.floor(this.#settings.statusListSize * this.#settings.statusListFill);
-    await trx.updateTable('status_lists').set((eb) => ({ allocated: eb('allocated', '+', n) })).where('id', '=', listId).execute();
-    const r = await trx.selectFrom('status_lists').select(['allocated', 'tenant_id']).where('id', '=', listId).executeTakeFirstOrThrow();
-    if (Number(r.allocated) >= limit) {
+    const r = await trx
+      .updateTable('status_lists')
+      .set((eb) => ({ allocated: eb('allocated', '+', n) }))
+      .where('id', '=', listId)
+      .returning(['allocated', 'size'])
+      .executeTakeFirstOrThrow();
+    if (Number(r.allocated) >= this.#limit(Number(r.size))) {
       await trx.updateTable('status_lists').set({ state: 'full' }).where('id', '=', listId).execute();
-      this.#open.delete(r.tenant_id);
+      this.#full.add(listId);
     }
   }
 
   /** Records that a credential on `listId` changed status (inside the same transaction). */
   async changed(trx: Transaction<Database>, listId: string): Promise<number> {
-    await trx.updateTable('status_lists').set((eb) => ({ version: eb('version', '+', 1), updated_at: this.#deps.clock.now() })).where('id', '=', listId).execute();
-    const r = await trx.selectFrom('status_lists').select('version').where('id', '=', listId).executeTakeFirstOrThrow();
+    const r = await trx
+      .updateTable('status_lists')
+      .set((eb) => ({ version: eb('version', '+', 1), updated_at: this.#deps.clock.now() }))
+      .where('id', '=', listId)
+      .returning('version')
+      .executeTakeFirstOrThrow();
     return Number(r.version);
   }
 

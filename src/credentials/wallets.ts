@@ -11,13 +11,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import type { Transaction } from 'kysely';
+import type { Insertable, Transaction } from 'kysely';
 import { CityTrustError, isCityTrustError } from '../core/errors.ts';
 import { fromBase64Url, toBase64Url } from '../core/bytes.ts';
 import { encodeCbor, exportRawPublicKey, importRawPublicKey, sha256, verifySignature } from '../crypto/index.ts';
 import type { Database } from '../store/schema.ts';
 import { keyIdOf } from './trust.ts';
-import { sealEnvelope, encodeProvisioningMessage, type ProvisioningMessage } from './envelope.ts';
+import { encodeProvisioningMessage, type ProvisioningMessage } from './envelope.ts';
+import { SealPool } from './seal-pool.ts';
 import { settingsOf, type CredentialDeps, type CredentialSettings } from './settings.ts';
 
 export const WALLET_ID = /^w_[0-9a-f]{24}$/;
@@ -26,6 +27,18 @@ export type AttestationFormat = (typeof ATTESTATION_FORMATS)[number];
 /** Most deliveries in one sync answer; the wallet syncs again while `more` is true. */
 export const SYNC_PAGE = 100;
 const MAX_OPEN_NONCES = 8;
+/** 9 columns a row: well inside SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
+const DELIVERY_ROWS_PER_INSERT = 500;
+
+/** A sealed message for a wallet's queue (./issuer.ts). */
+export interface Delivery {
+  readonly walletId: string;
+  readonly tenant: string;
+  readonly credentialId: string;
+  readonly envelope: Uint8Array;
+  readonly deliveryId: string;
+  readonly kind: 'credential' | 'status';
+}
 
 export interface Wallet {
   readonly id: string;
@@ -39,6 +52,14 @@ export interface Wallet {
   readonly pendingDeliveries: number;
   readonly ackedSeq: number;
   readonly createdAt: number;
+}
+
+/** What sealing to a wallet needs, cached per wallet for a few seconds (./issuer.ts). */
+export interface SealingKey {
+  readonly key: KeyObject;
+  readonly kid: Uint8Array;
+  /** SEC 1 uncompressed point as registered. */
+  readonly point: Uint8Array;
 }
 
 export interface SyncResult {
@@ -69,11 +90,14 @@ function b64(field: string, s: unknown, code: 'INPUT_INVALID' | 'WALLET_KEY_INVA
 export class Wallets {
   readonly #deps: CredentialDeps;
   readonly #settings: CredentialSettings;
-  readonly #keyCache = new Map<string, { at: number; tenant: string; value: { key: KeyObject; kid: Uint8Array } }>();
+  readonly #keyCache = new Map<string, { at: number; tenant: string; value: SealingKey }>();
+  readonly #sealer: SealPool;
 
-  constructor(deps: CredentialDeps) {
+  /** `sealer` seals envelopes (a worker pool); by default they are sealed inline. */
+  constructor(deps: CredentialDeps, sealer: SealPool = new SealPool(0)) {
     this.#deps = deps;
     this.#settings = settingsOf(deps);
+    this.#sealer = sealer;
   }
 
   async createChallenge(tenant: string, actor: string): Promise<{ challengeId: string; challenge: string; expiresAt: number }> {
@@ -150,7 +174,7 @@ export class Wallets {
    * The wallet's key for sealing, checked active; foreign tenants see WALLET_NOT_FOUND. Cached
    * for a few seconds (keys never change; deactivation is re-checked in every enqueue).
    */
-  async sealingKey(tenant: string, id: string): Promise<{ key: KeyObject; kid: Uint8Array }> {
+  async sealingKey(tenant: string, id: string): Promise<SealingKey> {
     if (typeof id !== 'string' || !WALLET_ID.test(id)) throw new CityTrustError('WALLET_NOT_FOUND', 'no such wallet');
     const hit = this.#keyCache.get(id);
     const now = this.#deps.clock.now();
@@ -161,29 +185,69 @@ export class Wallets {
     return value;
   }
 
-  async #loadSealingKey(tenant: string, id: string): Promise<{ key: KeyObject; kid: Uint8Array }> {
+  async #loadSealingKey(tenant: string, id: string): Promise<SealingKey> {
     const r = await this.#deps.store.db.selectFrom('wallets').select(['public_key', 'kid', 'state']).where('id', '=', id).where('tenant_id', '=', tenant).executeTakeFirst();
     if (!r) throw new CityTrustError('WALLET_NOT_FOUND', 'no such wallet');
     if (r.state !== 'active') throw new CityTrustError('WALLET_INACTIVE', 'the wallet was deactivated');
-    return { key: importRawPublicKey('P-256', new Uint8Array(r.public_key)), kid: new Uint8Array(r.kid) };
+    const point = new Uint8Array(r.public_key);
+    return Object.freeze({ key: importRawPublicKey('P-256', point), kid: new Uint8Array(r.kid), point });
   }
 
   /** Queues a sealed message inside the caller's transaction; returns its sequence number. */
-  async enqueue(trx: Transaction<Database>, o: { walletId: string; tenant: string; credentialId: string; envelope: Uint8Array; deliveryId: string; kind: 'credential' | 'status' }): Promise<number> {
-    // The state check here, inside the transaction, is what makes cached sealing keys safe.
-    const r = await trx.updateTable('wallets').set((eb) => ({ next_seq: eb('next_seq', '+', 1) })).where('id', '=', o.walletId).where('state', '=', 'active').returning('next_seq').executeTakeFirst();
-    if (!r) throw new CityTrustError('WALLET_INACTIVE', 'the wallet was deactivated');
-    const seq = Number(r.next_seq) - 1;
-    await trx
-      .insertInto('wallet_deliveries')
-      .values({ wallet_id: o.walletId, seq, id: o.deliveryId, tenant_id: o.tenant, credential_id: o.credentialId, kind: o.kind, envelope: o.envelope, created_at: this.#deps.clock.now(), delivered_at: null })
-      .execute();
+  async enqueue(trx: Transaction<Database>, o: Delivery): Promise<number> {
+    const [seq] = await this.enqueueMany(trx, [o]);
+    if (seq === undefined) throw new CityTrustError('WALLET_INACTIVE', 'the wallet was deactivated');
     return seq;
   }
 
-  /** Seals a provisioning message to a wallet key (no state touched). */
-  seal(walletId: string, key: { key: KeyObject; kid: Uint8Array }, message: ProvisioningMessage): Uint8Array {
-    return sealEnvelope({ plaintext: encodeProvisioningMessage(message), walletId, walletKey: key.key, walletKid: key.kid });
+  /** Inside a transaction: true when the wallet is active, and its row is then locked until commit. */
+  async lockActive(trx: Transaction<Database>, id: string): Promise<boolean> {
+    const r = await trx.updateTable('wallets').set((eb) => ({ next_seq: eb.ref('next_seq') })).where('id', '=', id).where('state', '=', 'active').returning('id').executeTakeFirst();
+    return r !== undefined;
+  }
+
+  /**
+   * Queues many sealed messages inside the caller's transaction: one sequence update per wallet
+   * and multi-row inserts. Returns each message's sequence number, or undefined where its wallet
+   * was deactivated meanwhile (nothing is queued for it). The state check here, inside the
+   * transaction, is what makes cached sealing keys safe.
+   */
+  async enqueueMany(trx: Transaction<Database>, items: readonly Delivery[]): Promise<(number | undefined)[]> {
+    const byWallet = new Map<string, number[]>();
+    items.forEach((o, i) => {
+      const list = byWallet.get(o.walletId);
+      if (list) list.push(i);
+      else byWallet.set(o.walletId, [i]);
+    });
+    const seqs: (number | undefined)[] = new Array<number | undefined>(items.length).fill(undefined);
+    const now = this.#deps.clock.now();
+    const rows: Insertable<Database['wallet_deliveries']>[] = [];
+    for (const [walletId, idx] of byWallet) {
+      const r = await trx
+        .updateTable('wallets')
+        .set((eb) => ({ next_seq: eb('next_seq', '+', idx.length) }))
+        .where('id', '=', walletId)
+        .where('state', '=', 'active')
+        .returning('next_seq')
+        .executeTakeFirst();
+      if (!r) continue;
+      let seq = Number(r.next_seq) - idx.length;
+      for (const i of idx) {
+        const o = items[i] as Delivery;
+        seqs[i] = seq;
+        rows.push({ wallet_id: walletId, seq, id: o.deliveryId, tenant_id: o.tenant, credential_id: o.credentialId, kind: o.kind, envelope: o.envelope, created_at: now, delivered_at: null });
+        seq++;
+      }
+    }
+    for (let i = 0; i < rows.length; i += DELIVERY_ROWS_PER_INSERT) {
+      await trx.insertInto('wallet_deliveries').values(rows.slice(i, i + DELIVERY_ROWS_PER_INSERT)).execute();
+    }
+    return seqs;
+  }
+
+  /** Seals a provisioning message to a wallet key (no state touched; on the seal workers when there are any). */
+  seal(walletId: string, key: SealingKey, message: ProvisioningMessage): Promise<Uint8Array> {
+    return this.#sealer.seal({ walletId, point: key.point, kid: key.kid, plaintext: encodeProvisioningMessage(message) });
   }
 
   /** A fresh single-use nonce for the next sync. No bearer token: possession of the SE key is the credential. */
