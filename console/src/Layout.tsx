@@ -15,6 +15,7 @@ import { Devices } from './pages/Devices.tsx';
 import { DeviceDetail } from './pages/DeviceDetail.tsx';
 import { Pki } from './pages/Pki.tsx';
 import { Updates } from './pages/Updates.tsx';
+import { Readers } from './pages/Readers.tsx';
 
 interface Page {
   path: string;
@@ -28,6 +29,7 @@ const PAGES: Page[] = [
   { path: '', label: 'Dashboard', roles: [] },
   { path: 'credentials', label: 'Credentials', roles: ['issuer', 'tenant-admin', 'auditor'] },
   { path: 'devices', label: 'Devices', roles: ['tenant-admin', 'operator', 'issuer', 'auditor'] },
+  { path: 'readers', label: 'Readers', roles: ['operator', 'tenant-admin', 'auditor'] },
   { path: 'pki', label: 'PKI', roles: [] },
   { path: 'updates', label: 'Updates', roles: ['tenant-admin', 'operator', 'auditor'] },
   { path: 'vault', label: 'Vault', roles: [] },
@@ -59,6 +61,7 @@ export function Layout() {
   else if (first === 'credentials') body = second === undefined ? <Credentials /> : <CredentialDetail key={second} id={second} />;
   else if (first === 'devices') body = second === undefined ? <Devices /> : <DeviceDetail key={`${second}/${third ?? ''}`} tenant={second} id={third ?? ''} />;
   else if (first === 'pki') body = <Pki />;
+  else if (first === 'readers') body = <Readers tenant={second} id={third} />;
   else if (first === 'updates') body = <Updates selected={second} />;
   else if (first === 'vault') body = <Vault />;
   else body = <Audit selected={second} />;

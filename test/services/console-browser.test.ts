@@ -12,8 +12,9 @@ import type { Page } from 'playwright-core';
 import { runCli, startServer } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { ensureConsoleBuilt, launch, shot, watchErrors, type Browser } from '../console/browser.ts';
-import { createSignature, exportRawPublicKey, generateKeyPair } from '../../src/crypto/index.ts';
-import { fromBase64Url, toBase64Url } from '../../src/core/bytes.ts';
+import { createSignature, exportRawPublicKey, generateKeyPair, keyObjectSigner } from '../../src/crypto/index.ts';
+import { fromBase64Url, toBase64, toBase64Url } from '../../src/core/bytes.ts';
+import { createCsr, enroll, signEventBatch } from '../../src/reader/index.ts';
 import { registrationToBeSigned } from '../../src/credentials/wallets.ts';
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -24,6 +25,7 @@ let admin: string;
 let page: Page;
 let errors: string[];
 let tenantAdminToken = '';
+let revokedCredential = '';
 
 async function api<T>(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: T }> {
   const r = await fetch(`${server.url}${path}`, {
@@ -248,6 +250,7 @@ describe('the console in Chromium', () => {
     // The public status list, re-read on the server's push and decoded in the page, now says revoked.
     await page.locator('[data-testid=status-slot][data-slot=revoked]').waitFor({ timeout: 5000 });
     assert.equal((await api<{ status: string }>('GET', `/v1/credentials/${id}`, admin)).body.status, 'revoked');
+    revokedCredential = id;
     await shot(page, '12-credential-revoked');
     // The revocation's new list version reached the dashboard over the readers' push stream.
     await dash.locator('[data-testid=card-status], article', { hasText: `ct:${list}` }).first().waitFor({ timeout: 5000 });
@@ -291,6 +294,41 @@ describe('the console in Chromium', () => {
     await page.locator('[data-testid=device-history] td', { hasText: 'pending → compromised' }).waitFor();
     assert.equal(await page.locator('button:has-text("Mark")').count(), 0, 'compromised is final: no more transitions offered');
     await shot(page, '15-device-compromised');
+  });
+
+  it('watches a reader\'s denial of the revoked credential appear on the dashboard and in the reader\'s events', async () => {
+    // A reader enrols through the PKI (device registry, one-time token, CSR) as a real one would.
+    assert.equal((await api('POST', '/v1/devices', admin, { tenant: 'metro', id: 'door-1', type: 'reader', site: 'Central Station' })).status, 201);
+    const { token } = (await api<{ token: string }>('POST', '/v1/devices/metro/door-1/bootstrap', admin, {})).body;
+    const key = generateKeyPair('P-256');
+    const signer = keyObjectSigner('ES256', key.privateKey);
+    const enrolment = await enroll({ serverUrl: server.url, csr: await createCsr(signer, key.publicKey, 'door-1'), token });
+
+    const dash = await browser.context.newPage();
+    await signIn(dash, admin);
+    await dash.locator('[data-testid=taps]').waitFor();
+
+    // The rider taps the revoked ticket: the reader refuses it offline (REVOKED) and uploads the event, signed.
+    const now = Date.now();
+    const events = [
+      { seq: 1, at: now - 2000, site: 'central-station', allow: false, reason: 'REVOKED', by: 'reader' as const, zones: ['A'], credentialId: revokedCredential, issuer: 'metro' },
+    ];
+    const sign1 = await signEventBatch({ identity: { chain: enrolment.chain, signer }, readerId: 'door-1', tenant: 'metro', iat: Math.floor(now / 1000) }, '0123456789abcdef', events);
+    const up = await fetch(`${server.url}/v1/readers/door-1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sign1: toBase64(sign1) }) });
+    assert.equal(up.status, 200, await up.text());
+
+    const card = dash.locator('[data-testid=taps]');
+    await card.locator('text=REVOKED').waitFor({ timeout: 5000 });
+    assert.match(await card.innerText(), /1 denied/);
+    await shot(dash, '17-dashboard-denial');
+    await dash.close();
+
+    await page.goto(`${server.url}/console/#/readers/metro/door-1`);
+    const row = page.locator('[data-testid=reader-events] tr[data-reason=REVOKED]');
+    await row.waitFor();
+    await row.locator(`a:has-text("${revokedCredential}")`).click();
+    await page.locator('[data-testid=credential-detail]', { hasText: revokedCredential }).waitFor();
+    await shot(page, '18-reader-events');
   });
 
   it('shows a tenant operator its update repository and halts, widens and resumes a rollout', async () => {

@@ -34,6 +34,16 @@ interface View {
   requests: number[];
   audit: number[];
   byClass: Record<string, number>;
+  taps?: { now: ReaderStats; since: ReaderStats; rates: number[] };
+}
+
+interface ReaderStats {
+  readers: number;
+  events: number;
+  granted: number;
+  denied: number;
+  alerts: number;
+  byReason: Record<string, number>;
 }
 
 const problemOf = (e: unknown): Problem => (e instanceof ApiError ? { code: e.code, message: e.message } : { code: 'NETWORK', message: String(e) });
@@ -49,7 +59,8 @@ export function Dashboard() {
   const [view, setView] = useState<View>({ at: 0, requests: [], audit: [], byClass: {} });
   const [error, setError] = useState<Problem | undefined>(undefined);
   const pushes = useStatusPushes();
-  const last = useRef<{ t: number; http?: HttpCounts; auditSize?: number; firstHttp?: HttpCounts; tick: number }>({ t: 0, tick: 0 });
+  const last = useRef<{ t: number; http?: HttpCounts; auditSize?: number; firstHttp?: HttpCounts; taps?: ReaderStats; firstTaps?: ReaderStats; tick: number }>({ t: 0, tick: 0 });
+  const readers = hasRole(me, 'operator', 'tenant-admin', 'auditor');
   const watched = useLogWatch(auditor);
 
   usePoll(async (signal) => {
@@ -59,10 +70,11 @@ export function Dashboard() {
       // One round trip a second: two requests (three every fifth second); the audit log size
       // comes with the metrics. The log watch runs on its own (useLogWatch), so its proofs
       // never delay this refresh.
-      const [vault, metricsText, tenants] = await Promise.all([
+      const [vault, metricsText, tenants, taps] = await Promise.all([
         api.get<VaultStatus>('/v1/vault/status', signal),
         api.text('/metrics', signal),
         tick % 5 === 1 || view.tenants === undefined ? api.get<Tenant[]>('/v1/tenants', signal) : Promise.resolve(view.tenants),
+        readers ? api.get<ReaderStats>('/v1/readers/stats', signal) : Promise.resolve(undefined),
       ]);
       const now = performance.now();
       const http = httpCounts(metricsText);
@@ -71,10 +83,12 @@ export function Dashboard() {
       const reqRate = prev.http ? rate(prev.http.total, http.total, dt) : 0;
       const auditRate = prev.auditSize !== undefined ? rate(prev.auditSize, ready.auditSize, dt) : 0;
 
+      const tapRate = taps && prev.taps ? rate(prev.taps.events, taps.events, dt) : 0;
+      const firstTaps = prev.firstTaps ?? taps;
       const firstHttp = prev.firstHttp ?? http;
       const byClass: Record<string, number> = {};
       for (const [k, v] of Object.entries(http.byClass)) byClass[k] = v - (firstHttp.byClass[k] ?? 0);
-      last.current = { t: now, http, auditSize: ready.auditSize, firstHttp, tick };
+      last.current = { t: now, http, auditSize: ready.auditSize, firstHttp, tick, ...(taps ? { taps } : {}), ...(firstTaps ? { firstTaps } : {}) };
       setView((v) => ({
         at: Date.now(),
         vault,
@@ -83,6 +97,7 @@ export function Dashboard() {
         requests: prev.http ? [...v.requests, reqRate].slice(-WINDOW) : v.requests,
         audit: prev.auditSize !== undefined ? [...v.audit, auditRate].slice(-WINDOW) : v.audit,
         byClass,
+        ...(taps && firstTaps ? { taps: { now: taps, since: firstTaps, rates: prev.taps ? [...(v.taps?.rates ?? []), tapRate].slice(-WINDOW) : (v.taps?.rates ?? []) } } : {}),
       }));
       setError(undefined);
     } catch (e) {
@@ -183,6 +198,31 @@ export function Dashboard() {
           <p className="muted small">Every revocation or suspension publishes a new status list version at once, announced to online readers over server-sent events.</p>
         </article>
 
+        {view.taps ? (
+          <article className="card wide" aria-labelledby="card-taps" data-testid="taps">
+            <h2 id="card-taps">Taps at readers</h2>
+            <div className="charts">
+              <Sparkline values={view.taps.rates} label="Taps uploaded" unit="/s" />
+              <Bars
+                label="Decisions since you opened the dashboard"
+                items={[
+                  { key: 'granted', value: view.taps.now.granted - view.taps.since.granted, tone: 'ok' as const },
+                  { key: 'denied', value: view.taps.now.denied - view.taps.since.denied, tone: 'bad' as const },
+                ]}
+              />
+              <Bars
+                label="Denials by reason since you opened the dashboard"
+                items={Object.entries(view.taps.now.byReason)
+                  .map(([key, value]) => ({ key, value: value - (view.taps?.since.byReason[key] ?? 0), tone: 'bad' as const }))
+                  .filter((i) => i.value > 0)
+                  .sort((a, b) => b.value - a.value)}
+              />
+            </div>
+            <p className="muted small">
+              {view.taps.now.readers} readers; {view.taps.now.events} taps in all ({view.taps.now.granted} granted, {view.taps.now.denied} denied){view.taps.now.alerts > 0 ? `; ${view.taps.now.alerts} alerts` : ''}. Decided offline at the readers, counted when they upload. <a href="#/readers">Readers →</a>
+            </p>
+          </article>
+        ) : null}
         <article className="card wide" aria-labelledby="card-traffic">
           <h2 id="card-traffic">Traffic (last {WINDOW} s, this server)</h2>
           <div className="charts">
@@ -196,7 +236,7 @@ export function Dashboard() {
                 .map(([key, value]) => ({ key, value, tone: key.startsWith('2') || key.startsWith('3') ? 'ok' : key.startsWith('4') ? 'warn' : 'bad' }))}
             />
           </div>
-          <p className="muted small">Refreshed every second. Taps, grants and denials appear here once the reader event API is served.</p>
+          <p className="muted small">Refreshed every second.</p>
         </article>
       </div>
     </section>
