@@ -326,9 +326,9 @@ describe('the console in Chromium', () => {
     await page.goto(`${server.url}/console/#/readers/metro/door-1`);
     const row = page.locator('[data-testid=reader-events] tr[data-reason=REVOKED]');
     await row.waitFor();
+    await shot(page, '18-reader-events');
     await row.locator(`a:has-text("${revokedCredential}")`).click();
     await page.locator('[data-testid=credential-detail]', { hasText: revokedCredential }).waitFor();
-    await shot(page, '18-reader-events');
   });
 
   it('shows a tenant operator its update repository and halts, widens and resumes a rollout', async () => {
