@@ -38,19 +38,19 @@ export interface Loaded<T> {
 
 /** Loads once per `deps` change; `reload()` asks again. A stale answer never overwrites a newer one. */
 export function useLoad<T>(fn: (signal: AbortSignal) => Promise<T>, deps: readonly unknown[]): Loaded<T> {
-  const [state, setState] = useState<{ data: T | undefined; error: ApiError | undefined }>({ data: undefined, error: undefined });
+  const [state, setState] = useState<{ data: T | undefined; error: ApiError | undefined; settled: boolean }>({ data: undefined, error: undefined, settled: false });
   const [tick, setTick] = useState(0);
   useEffect(() => {
     const ac = new AbortController();
     fn(ac.signal).then(
-      (data) => !ac.signal.aborted && setState({ data, error: undefined }),
-      (error: ApiError) => !ac.signal.aborted && setState({ data: undefined, error }),
+      (data) => !ac.signal.aborted && setState({ data, error: undefined, settled: true }),
+      (error: ApiError) => !ac.signal.aborted && setState({ data: undefined, error, settled: true }),
     );
     return () => ac.abort();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
-  return { ...state, loading: state.data === undefined && state.error === undefined, reload };
+  return { data: state.data, error: state.error, loading: !state.settled, reload };
 }
 
 /**
