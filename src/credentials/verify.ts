@@ -1,10 +1,11 @@
 /**
  * Verifying a credential (device-side): COSE_Sign1 under an issuer key the trust list holds,
  * then the claims. The algorithm comes from the key's certificate, never from the credential:
- * verifyCoseSign1 refuses a message whose alg differs from the one the key is bound to.
+ * openSign1 refuses a message whose alg differs from the one the key is bound to.
  */
 import { CityTrustError, isCityTrustError, type ErrorCode } from '../core/errors.ts';
-import { verifyCoseSign1, verifySignature } from '../crypto/index.ts';
+import { verifySignature } from '../crypto/index.ts';
+import { openSign1, type OpenedSign1 } from './sign1.ts';
 import { CREDENTIAL_LIMITS, credentialId, decodeClaims, type CredentialClaims } from './claims.ts';
 import { ISSUER_ALGORITHMS, type CredentialTrust, type IssuerAlgorithm, type TrustedIssuerKey } from './trust.ts';
 
@@ -53,30 +54,20 @@ function mapped(e: unknown): never {
 export function verifyCredential(bytes: Uint8Array, opts: VerifyCredentialOptions): VerifiedCredential {
   if (!(bytes instanceof Uint8Array)) throw new CityTrustError('CREDENTIAL_MALFORMED', 'a credential is bytes');
   if (bytes.length > CREDENTIAL_LIMITS.maxBytes) throw new CityTrustError('CREDENTIAL_TOO_LARGE', `a credential is at most ${CREDENTIAL_LIMITS.maxBytes} bytes`);
-  const algorithms = opts.algorithms ?? ISSUER_ALGORITHMS;
-  let issuerKey: TrustedIssuerKey | undefined;
-  let verified;
+  let opened: OpenedSign1;
   try {
-    verified = verifyCoseSign1(bytes, {
-      key: ({ kid }) => {
-        issuerKey = opts.trust.keyFor(kid);
-        return issuerKey?.verifier;
-      },
-      algorithms,
-      requireTag: true,
-      limits: CREDENTIAL_LIMITS,
-    });
+    opened = openSign1(bytes, opts.trust, opts.algorithms ?? ISSUER_ALGORITHMS, CREDENTIAL_LIMITS);
   } catch (e) {
     mapped(e);
   }
-  const key = issuerKey as TrustedIssuerKey;
-  const claims = decodeClaims(verified.payload);
+  const key = opened.key;
+  const claims = decodeClaims(opened.payload);
   if (claims.iss !== key.tenant) throw new CityTrustError('CREDENTIAL_ISSUER_MISMATCH', 'iss is not the tenant the key is certified for');
   if (key.signUntil !== undefined && claims.iat > key.signUntil) {
     throw new CityTrustError('CREDENTIAL_KEY_RETIRED', 'the credential was issued after its key was retired');
   }
   checkTime(claims, opts.now, opts.clockSkewSeconds ?? 60);
-  return Object.freeze({ id: credentialId(claims.cti), claims, issuerKey: key, alg: verified.alg as IssuerAlgorithm, bytes });
+  return Object.freeze({ id: credentialId(claims.cti), claims, issuerKey: key, alg: opened.alg, bytes });
 }
 
 /** RFC 8392 §3.1.4/§3.1.5 with a tolerance for device clocks. */

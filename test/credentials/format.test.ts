@@ -129,6 +129,60 @@ describe('algorithm attacks', () => {
   });
 });
 
+describe('the credential profile of COSE_Sign1', () => {
+  it('refuses any header beyond protected alg and unprotected kid, and alg in both buckets', async () => {
+    const chain = await makeChain();
+    const [prot, unprot, payload, sig] = parts(await issue(chain));
+    const withKid = encodeCbor(new Map<number, unknown>([[1, -7], [4, chain.issuer.kid]]));
+    throwsCode(() => verifyCredential(rebuild([withKid, new Map(), payload, sig]), { trust: chain.trust, now: NOW }), 'CREDENTIAL_MALFORMED');
+    const crit = encodeCbor(new Map<number, unknown>([[1, -7], [2, [99]]]));
+    throwsCode(() => verifyCredential(rebuild([crit, unprot, payload, sig]), { trust: chain.trust, now: NOW }), 'CREDENTIAL_MALFORMED');
+    const extra = new Map(unprot);
+    extra.set(3, 'application/cwt');
+    throwsCode(() => verifyCredential(rebuild([prot, extra, payload, sig]), { trust: chain.trust, now: NOW }), 'CREDENTIAL_MALFORMED');
+    const both = new Map(unprot);
+    both.set(1, -7);
+    throwsCode(() => verifyCredential(rebuild([prot, both, payload, sig]), { trust: chain.trust, now: NOW }), 'CREDENTIAL_MALFORMED');
+    throwsCode(() => verifyCredential(rebuild([encodeCbor([1, -7]), unprot, payload, sig]), { trust: chain.trust, now: NOW }), 'CREDENTIAL_MALFORMED');
+  });
+
+  it('refuses a detached payload, a kid that is not a byte string, a missing kid and a tag in non-shortest form', async () => {
+    const chain = await makeChain();
+    const bytes = await issue(chain);
+    const [prot, unprot, payload, sig] = parts(bytes);
+    throwsCode(() => verifyCredential(rebuild([prot, unprot, null, sig]), { trust: chain.trust, now: NOW }), 'CREDENTIAL_MALFORMED');
+    throwsCode(() => verifyCredential(rebuild([prot, new Map([[4, 'kid']]), payload, sig]), { trust: chain.trust, now: NOW }), 'CREDENTIAL_MALFORMED');
+    throwsCode(() => verifyCredential(rebuild([prot, new Map(), payload, sig]), { trust: chain.trust, now: NOW }), 'CREDENTIAL_ISSUER_UNTRUSTED');
+    const longTag = Uint8Array.from([0xd8, 0x12, ...bytes.subarray(1)]);
+    throwsCode(() => verifyCredential(longTag, { trust: chain.trust, now: NOW }), 'CREDENTIAL_MALFORMED');
+  });
+
+  it('refuses signatures of the wrong length and an all-zero signature', async () => {
+    const chain = await makeChain();
+    const [prot, unprot, payload, sig] = parts(await issue(chain));
+    throwsCode(() => verifyCredential(rebuild([prot, unprot, payload, sig.subarray(0, 63)]), { trust: chain.trust, now: NOW }), 'CREDENTIAL_SIGNATURE_INVALID');
+    throwsCode(() => verifyCredential(rebuild([prot, unprot, payload, Uint8Array.from([...sig, 0])]), { trust: chain.trust, now: NOW }), 'CREDENTIAL_SIGNATURE_INVALID');
+    throwsCode(() => verifyCredential(rebuild([prot, unprot, payload, new Uint8Array(64)]), { trust: chain.trust, now: NOW }), 'CREDENTIAL_SIGNATURE_INVALID');
+  });
+
+  it('verifies ES256 signatures whose r or s starts with a zero byte or has its high bit set (r‖s re-encoded as DER)', async () => {
+    const chain = await makeChain();
+    const seen = { zero: false, high: false };
+    for (let i = 0; i < 2000 && !(seen.zero && seen.high); i++) {
+      const bytes = await issue(chain);
+      const sig = parts(bytes)[3];
+      const z = sig[0] === 0 || sig[32] === 0;
+      const h = (sig[0] as number) >= 0x80 || (sig[32] as number) >= 0x80;
+      if ((z && !seen.zero) || (h && !seen.high)) {
+        assert.equal(verifyCredential(bytes, { trust: chain.trust, now: NOW }).claims.iss, 'metro');
+        seen.zero ||= z;
+        seen.high ||= h;
+      }
+    }
+    assert.deepEqual(seen, { zero: true, high: true });
+  });
+});
+
 describe('signature and trust attacks', () => {
   it('refuses a credential whose claims were changed after signing', async () => {
     const chain = await makeChain();
