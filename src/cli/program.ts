@@ -13,6 +13,7 @@ import { certCommand } from './cert.ts';
 import { deviceCommand } from './device.ts';
 import { credentialCommand } from './credential.ts';
 import { walletCommand } from './wallet.ts';
+import { meterCommand } from './meter.ts';
 
 export function buildProgram(): Command {
   const program = new Command('citytrust')
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   program.addCommand(deviceCommand());
   program.addCommand(credentialCommand());
   program.addCommand(walletCommand());
+  program.addCommand(meterCommand());
   return program;
 }
 

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { createLogger } from '../core/log.ts';
+import { CityTrustError } from '../core/errors.ts';
 import { buildServer } from '../server/app.ts';
 import { closeContext, openContext } from '../server/context.ts';
 import { action, configFrom, withCommon, type GlobalOptions } from './common.ts';
@@ -52,10 +53,15 @@ export function serveCommand(): Command {
         };
         process.on('SIGINT', () => void stop('SIGINT'));
         process.on('SIGTERM', () => void stop('SIGTERM'));
+        // Meter traffic: the embedded broker, or the external one of mqtt.url. A taken port does not stop the API.
+        const mqtt = await ctx.metering.startTransport(config.mqtt).catch((e: unknown) => {
+          logger.warn({ err: e }, 'meter MQTT transport not started; meter commands answer METER_TRANSPORT_UNAVAILABLE');
+          return { kind: 'none' as const, error: e instanceof CityTrustError ? e.code : 'INTERNAL' };
+        });
         const address = await app.listen({ port: config.server.port, host: config.server.host });
         logger.info({ address, store: ctx.store.location }, 'citytrust listening');
-        if (o.json) process.stdout.write(`${JSON.stringify({ listening: address, store: ctx.store.location })}\n`);
-        else process.stdout.write(`citytrust listening on ${address}  (docs: ${address}/docs)\n`);
+        if (o.json) process.stdout.write(`${JSON.stringify({ listening: address, store: ctx.store.location, mqtt })}\n`);
+        else process.stdout.write(`citytrust listening on ${address}  (docs: ${address}/docs)${'url' in mqtt && mqtt.url ? `\nmeters: ${mqtt.url}` : ''}\n`);
       }),
     );
 }

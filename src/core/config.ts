@@ -74,6 +74,25 @@ export const SETTINGS = {
   'credentials.challengeSeconds': { kind: 'int', env: 'CITYTRUST_CREDENTIALS_CHALLENGE_S', default: 300, min: 10, max: 3600, doc: 'Lifetime of a wallet registration challenge.' },
   'credentials.nonceSeconds': { kind: 'int', env: 'CITYTRUST_CREDENTIALS_NONCE_S', default: 120, min: 10, max: 3600, doc: 'Lifetime of a wallet sync nonce (single use).' },
   'credentials.sealWorkers': { kind: 'int', env: 'CITYTRUST_CREDENTIALS_SEAL_WORKERS', default: 1, min: 0, max: 16, doc: 'Worker threads sealing provisioning envelopes beside the main thread (0 = on the main thread).' },
+  'mqtt.embedded': { kind: 'bool', env: 'CITYTRUST_MQTT_EMBEDDED', default: true, doc: 'Start the embedded MQTT broker (aedes) for meter traffic in `citytrust serve` (ignored when mqtt.url is set).' },
+  'mqtt.host': { kind: 'string', env: 'CITYTRUST_MQTT_HOST', default: '127.0.0.1', doc: 'Address the embedded MQTT broker binds to.' },
+  'mqtt.port': { kind: 'int', env: 'CITYTRUST_MQTT_PORT', default: 1883, min: 0, max: 65535, doc: 'TCP port of the embedded MQTT broker (0 = any free port). If it is taken, the server runs without it and says so.' },
+  'mqtt.tls': { kind: 'bool', env: 'CITYTRUST_MQTT_TLS', default: false, doc: 'Embedded broker over TLS with a certificate from the services CA; meters must present their meter certificate (mutual TLS).' },
+  'mqtt.url': { kind: 'string', env: 'CITYTRUST_MQTT_URL', doc: 'External broker (mqtt:// or mqtts://, e.g. Mosquitto) the head-end joins instead of embedding one; with mqtts:// it presents a tls-client certificate from the city PKI.' },
+  'mqtt.clientId': { kind: 'string', env: 'CITYTRUST_MQTT_CLIENT_ID', default: 'citytrust-headend', doc: 'Client id of the head-end\'s persistent session on an external broker (unique per server instance).' },
+  'metering.batchSize': { kind: 'int', env: 'CITYTRUST_METERING_BATCH_SIZE', default: 2000, min: 1, max: 50_000, doc: 'Most meter frames stored in one commit.' },
+  'metering.maxClockSkewMs': { kind: 'int', env: 'CITYTRUST_METERING_MAX_SKEW_MS', default: 300_000, min: 1000, max: 86_400_000, doc: 'A reading whose meter time differs from its arrival by more is flagged METER_CLOCK_SKEW.' },
+  'metering.readingIntervalMs': { kind: 'int', env: 'CITYTRUST_METERING_INTERVAL_MS', default: 900_000, min: 1000, max: 86_400_000, doc: 'Expected time between readings; a silence over twice this is flagged METER_READING_GAP.' },
+  'metering.redeliveryWindowMs': { kind: 'int', env: 'CITYTRUST_METERING_REDELIVERY_MS', default: 86_400_000, min: 0, max: 2_592_000_000, doc: 'An exact copy of a stored frame arriving within this time is an MQTT redelivery (acknowledged, not stored again); later it is METER_COUNTER_REPLAY.' },
+  'metering.identityCacheMs': { kind: 'int', env: 'CITYTRUST_METERING_IDENTITY_CACHE_MS', default: 1000, min: 0, max: 600_000, doc: 'How long ingest trusts a meter\'s certificate and device status before reading them again (a revocation takes effect within this time).' },
+  'metering.commandTtlMs': { kind: 'int', env: 'CITYTRUST_METERING_COMMAND_TTL_MS', default: 600_000, min: 10_000, max: 86_400_000, doc: 'Lifetime of a signed command at the meter (its expiry).' },
+  'metering.approvalTtlMs': { kind: 'int', env: 'CITYTRUST_METERING_APPROVAL_TTL_MS', default: 3_600_000, min: 60_000, max: 604_800_000, doc: 'How long a command request waits for its approvals.' },
+  'metering.bulkThreshold': { kind: 'int', env: 'CITYTRUST_METERING_BULK_THRESHOLD', default: 10, min: 1, max: 10_000, doc: 'N: a command touching more meters needs metering.bulkApprovals distinct approvers.' },
+  'metering.bulkApprovals': { kind: 'int', env: 'CITYTRUST_METERING_BULK_APPROVALS', default: 2, min: 1, max: 10, doc: 'M: distinct operators (besides the requester) who must approve a command beyond N meters.' },
+  'metering.guard.windowMs': { kind: 'int', env: 'CITYTRUST_METERING_GUARD_WINDOW_MS', default: 900_000, min: 60_000, max: 86_400_000, doc: 'Sliding window of the blackout guard.' },
+  'metering.guard.districtBasisPoints': { kind: 'int', env: 'CITYTRUST_METERING_GUARD_DISTRICT_BP', default: 50, min: 1, max: 10_000, doc: 'Disconnects allowed per district and window, in basis points of its meters (50 = 0.5 %).' },
+  'metering.guard.cityBasisPoints': { kind: 'int', env: 'CITYTRUST_METERING_GUARD_CITY_BP', default: 50, min: 1, max: 10_000, doc: 'Disconnects allowed city-wide (all tenants) per window, in basis points of all meters.' },
+  'metering.guard.minBudget': { kind: 'int', env: 'CITYTRUST_METERING_GUARD_MIN', default: 1, min: 0, max: 100_000, doc: 'A guard budget is never below this many disconnects per window (small districts); 0 = strictly proportional.' },
 } as const satisfies Record<string, Setting>;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -98,6 +117,19 @@ export interface Config {
   };
   log: { level: string };
   audit: { logName: string; checkpointIntervalMs: number; maxBatch: number };
+  mqtt: { embedded: boolean; host: string; port: number; tls: boolean; url: string | undefined; clientId: string };
+  metering: {
+    batchSize: number;
+    maxClockSkewMs: number;
+    readingIntervalMs: number;
+    redeliveryWindowMs: number;
+    identityCacheMs: number;
+    commandTtlMs: number;
+    approvalTtlMs: number;
+    bulkThreshold: number;
+    bulkApprovals: number;
+    guard: { windowMs: number; districtBasisPoints: number; cityBasisPoints: number; minBudget: number };
+  };
   credentials: {
     statusListSize: number;
     statusListFillPercent: number;
@@ -269,6 +301,24 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       refreshIntervalMs: g('updates.refreshIntervalMs'),
       maxTargetBytes: g('updates.maxTargetBytes'),
       metadataCacheMs: g('updates.metadataCacheMs'),
+    },
+    mqtt: { embedded: g('mqtt.embedded'), host: g('mqtt.host'), port: g('mqtt.port'), tls: g('mqtt.tls'), url: g('mqtt.url'), clientId: g('mqtt.clientId') },
+    metering: {
+      batchSize: g('metering.batchSize'),
+      maxClockSkewMs: g('metering.maxClockSkewMs'),
+      readingIntervalMs: g('metering.readingIntervalMs'),
+      redeliveryWindowMs: g('metering.redeliveryWindowMs'),
+      identityCacheMs: g('metering.identityCacheMs'),
+      commandTtlMs: g('metering.commandTtlMs'),
+      approvalTtlMs: g('metering.approvalTtlMs'),
+      bulkThreshold: g('metering.bulkThreshold'),
+      bulkApprovals: g('metering.bulkApprovals'),
+      guard: {
+        windowMs: g('metering.guard.windowMs'),
+        districtBasisPoints: g('metering.guard.districtBasisPoints'),
+        cityBasisPoints: g('metering.guard.cityBasisPoints'),
+        minBudget: g('metering.guard.minBudget'),
+      },
     },
     vault: {
       backend: g('vault.backend'),

@@ -78,4 +78,6 @@ export { verifyCommand, ackResultFor, type CommandTrust } from './meter-command.
 export { createMeterCsr } from './csr.ts';
 export { MemoryMeterStorage, FileMeterStorage, type MeterStorage, type PersistedMeterState, type HeadEndKeyRecord } from './meter-storage.ts';
 export { SimulatedMeter, type SimulatedMeterOptions, type HeadEndInfo, type MeterPhase } from './simulated-meter.ts';
+export { MeterMqttClient, type MeterMqttOptions } from './meter-mqtt.ts';
+export { estEnroll, parseCertsOnly, type EstOptions, type EstResult } from './est.ts';
 export { meterTopics, parseMeterTopic, isTenantId, isMeterId, UP_FILTER, DOWN_FILTER, type MeterTopics } from './topics.ts';

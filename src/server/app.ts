@@ -26,6 +26,7 @@ import { credentialsRoutes } from './routes/credentials.ts';
 import { walletsRoutes } from './routes/wallets.ts';
 import { statusRoutes } from './routes/status.ts';
 import { readerRoutes } from './routes/readers.ts';
+import { meteringRoutes } from './routes/metering.ts';
 import { consoleRoutes } from './routes/console.ts';
 
 export const API_VERSION = '0.1.0';
@@ -104,6 +105,7 @@ export async function buildServer(ctx: AppContext, opts: BuildServerOptions = {}
   walletsRoutes(app, ctx);
   statusRoutes(app, ctx);
   readerRoutes(app, ctx);
+  meteringRoutes(app, ctx);
   await consoleRoutes(app, ctx);
   return app;
 }

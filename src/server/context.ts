@@ -17,6 +17,7 @@ import { BootstrapTokens } from '../devices/bootstrap.ts';
 import { Pki } from '../pki/pki.ts';
 import { createCredentialServices, credentialSettingsFromConfig, type CredentialServices } from '../credentials/index.ts';
 import { Updates, InstallReports, UpdateRefresher, pkiDeviceKeys } from '../updates/index.ts';
+import { Metering } from '../metering/service.ts';
 
 export interface AppContext {
   config: Config;
@@ -33,6 +34,8 @@ export interface AppContext {
   credentials: CredentialServices;
   /** TUF repositories, install reports and the metadata refresh timer (docs/updates.md). */
   updates: { repos: Updates; reports: InstallReports; refresher: UpdateRefresher };
+  /** Meters, ingest, commands, the blackout guard and the MQTT transport (docs/metering.md). */
+  metering: Metering;
   vault: ConfiguredVault;
   /** The audit checkpoint signer; bound to a vault key once the vault is unsealed. */
   checkpointSigner: DeferredNoteSigner;
@@ -76,6 +79,21 @@ export async function openContext(config: Config, opts: OpenContextOptions = {})
     const updateRepos = new Updates({ store, vault, audit, clock, logger, settings: config.updates });
     const updates = { repos: updateRepos, reports: new InstallReports({ store, audit, clock, devices, keys: pkiDeviceKeys(pki) }), refresher: new UpdateRefresher(updateRepos, logger, config.updates.refreshIntervalMs) };
     if (opts.checkpointing) updates.refresher.start();
+    const m = config.metering;
+    const metering = new Metering({
+      store,
+      vault,
+      audit,
+      clock,
+      logger,
+      pki,
+      devices,
+      settings: {
+        identityCacheMs: m.identityCacheMs,
+        ingest: { batchSize: m.batchSize, maxClockSkewMs: m.maxClockSkewMs, readingIntervalMs: m.readingIntervalMs, redeliveryWindowMs: m.redeliveryWindowMs },
+        commands: { commandTtlMs: m.commandTtlMs, approvalTtlMs: m.approvalTtlMs, bulkThreshold: m.bulkThreshold, bulkApprovals: m.bulkApprovals, guard: m.guard },
+      },
+    });
     const sensors = config.vault.sensors && vault.tamper ? new HttpSensorFeed(vault as Required<ConfiguredVault>, { clock, logger, heartbeatMs: config.vault.sensorHeartbeatMs }) : undefined;
     return {
       sensors,
@@ -92,6 +110,7 @@ export async function openContext(config: Config, opts: OpenContextOptions = {})
       credentials,
       vault,
       updates,
+      metering,
       checkpointSigner: signer,
       onVaultUnsealed: () => bindCheckpointSigner(store, vault, signer),
     };
@@ -108,6 +127,7 @@ export async function closeContext(ctx: AppContext): Promise<void> {
   ctx.sensors?.stop();
   ctx.credentials.close();
   await ctx.updates.refresher.stop();
+  await ctx.metering.close();
   if (ctx.checkpointSigner.bound) await ctx.audit.checkpoint().catch((e: unknown) => ctx.logger.warn({ err: e }, 'final audit checkpoint failed'));
   await ctx.vault.close();
   await ctx.audit.close();
