@@ -92,10 +92,18 @@ export class Reader {
 
   /** One tap over `link`. Never throws for what the wallet or the air does; see the outcome. */
   async tap(link: TapLink, opts: TapOptions = {}): Promise<TapOutcome> {
+    const timed = withDeadline(link, this.#o.config.tapDeadlineMs);
+    try {
+      return await this.#tap(timed, opts);
+    } finally {
+      timed.done();
+    }
+  }
+
+  async #tap(timed: TapLink, opts: TapOptions): Promise<TapOutcome> {
     const { config, clock } = this.#o;
     const request = this.request(opts);
     const session = new ReaderSession({ identity: this.#o.identity, request, replayCache: this.#replay, ...(this.#o.random !== undefined && { random: this.#o.random }) });
-    const timed = withDeadline(link, config.tapDeadlineMs);
     const where = { site: config.site, ...(request.resource !== undefined && { resource: request.resource }), ...(request.zones !== undefined && { zones: request.zones }) };
     let decision: EngineDecision;
     try {

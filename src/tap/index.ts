@@ -37,7 +37,7 @@ export { ReplayCache } from './replay-cache.ts';
 export { ReaderSession, type ReaderSessionOptions, type ReceivedPresentation, type ReceivedReply } from './reader-session.ts';
 export { WalletSession, type WalletSessionOptions, type WalletOutcome, type WalletState } from './wallet-session.ts';
 export type { ReaderKeyMaterial, ReaderIdentity, ReaderAuthenticator, AuthenticatedReader, PresentationInput, Presenter } from './types.ts';
-export { AirLog, withDeadline, type TapLink, type TapResponder, type AirFrame, type AirDirection } from './link.ts';
+export { AirLog, withDeadline, type DeadlineLink, type TapLink, type TapResponder, type AirFrame, type AirDirection } from './link.ts';
 export { NFC_424K, BLE_2M, airTime, type LinkModel, type AirTime } from './link-model.ts';
 export { memoryLink, type MemoryLinkOptions } from './transports/memory.ts';
 export { ApduCard, ApduReaderLink, encodeCommand, decodeCommand, SW, INS, MAX_LC, MAX_LE, type CommandApdu, type Transceive, type ApduLinkOptions } from './transports/apdu.ts';

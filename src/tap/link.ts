@@ -42,27 +42,48 @@ export class AirLog {
   }
 }
 
+/** A link whose exchanges each must finish within a deadline; `done()` releases its timer. */
+export interface DeadlineLink extends TapLink {
+  done(): void;
+}
+
 /**
- * Wraps a link so that each exchange must finish within `ms` (TAP_TIMEOUT). Timers here are I/O
- * deadlines, not domain time, so they use the event loop's clock.
+ * Wraps a link so that each exchange must finish within `ms` (TAP_TIMEOUT). One timer serves the
+ * whole tap, re-armed per exchange (timers are I/O deadlines, not domain time, so they use the
+ * event loop's clock). Call done() when the tap is over.
  */
-export function withDeadline(link: TapLink, ms: number): TapLink {
+export function withDeadline(link: TapLink, ms: number): DeadlineLink {
   if (!Number.isFinite(ms) || ms <= 0) throw new CityTrustError('INPUT_INVALID', 'a tap deadline is a positive number of milliseconds');
+  let pending: ((e: unknown) => void) | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const fire = (): void => {
+    const reject = pending;
+    pending = undefined;
+    reject?.(tapError('TAP_TIMEOUT', `the wallet did not answer within ${ms} ms`));
+  };
   return {
     exchange(message) {
+      if (timer === undefined) {
+        timer = setTimeout(fire, ms);
+        timer.unref?.();
+      } else timer.refresh();
       return new Promise<Uint8Array>((resolve, reject) => {
-        const timer = setTimeout(() => reject(tapError('TAP_TIMEOUT', `the wallet did not answer within ${ms} ms`)), ms);
+        pending = reject;
         link.exchange(message).then(
           (v) => {
-            clearTimeout(timer);
+            pending = undefined;
             resolve(v);
           },
           (e: unknown) => {
-            clearTimeout(timer);
+            pending = undefined;
             reject(e);
           },
         );
       });
+    },
+    done() {
+      if (timer !== undefined) clearTimeout(timer);
+      pending = undefined;
     },
     ...(link.close && { close: () => link.close?.() }),
   };
