@@ -1,18 +1,23 @@
 /**
- * npm run bench -- credentials [--json] [--seconds 3]
+ * npm run bench -- credentials [--json] [--seconds 3] [--rounds 5]
  *
  * 1. Credentials issued per second on SQLite (synchronous=FULL): vault signature + row + random
  *    status-list slot + envelope sealed to the wallet key + queued delivery + audit event, through
- *    CredentialIssuer with concurrent callers (group commit). Goal ≥ 3,000/s. Also with holder
- *    data (EnvelopeCipher + keyed hash), which adds two vault operations per credential.
+ *    CredentialIssuer with concurrent callers (group commit), with the server's default settings
+ *    (seal workers included). Goal ≥ 3,000/s. Best of two rounds. Also with holder data
+ *    (EnvelopeCipher + keyed hash), which adds two vault operations per credential. In-run
+ *    baseline: bare node:crypto ES256 signatures per second on one thread, measured just before,
+ *    so a reader can tell a slow machine from a slow issuer.
  * 2. Verifications per second, same run: our credential (COSE_Sign1 CWT, ES256) against jose
  *    verifying an ES256 JWT with the same claims, and @auth0/mdl verifying a comparable mdoc
- *    (ISO 18013-5 DeviceResponse: issuer signature, MSO digests, device signature). Goals ≥ 1.0×
- *    jose, ≥ 3× mdoc. Encoded sizes are printed next to the speeds.
+ *    (ISO 18013-5 DeviceResponse: issuer signature, MSO digests, device signature), all P-256.
+ *    Rounds alternate ours → jose → mdoc; each figure is the best of its rounds, so load from
+ *    other processes on a shared machine hits all three alike. Goals ≥ 1.0× jose, ≥ 3× mdoc.
+ *    Encoded sizes are printed next to the speeds.
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { randomBytes, webcrypto } from 'node:crypto';
+import { randomBytes, sign as nodeSign, webcrypto } from 'node:crypto';
 import * as jose from 'jose';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
@@ -24,11 +29,13 @@ import { ed25519NoteSigner } from '../src/audit/note-signer.ts';
 import { SoftwareVault } from '../src/vault/index.ts';
 import { Tenants } from '../src/access/tenants.ts';
 import { createSignature, exportJwkPublicKey, exportRawPublicKey, generateKeyPair } from '../src/crypto/index.ts';
-import { createCredentialServices, CredentialTrust, registrationToBeSigned, verifyCredential } from '../src/credentials/index.ts';
+import { loadConfig } from '../src/core/config.ts';
+import { createCredentialServices, credentialSettingsFromConfig, CredentialTrust, registrationToBeSigned, verifyCredential } from '../src/credentials/index.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { argValue, opsPerSecond, opsPerSecondSync, report } from './lib.ts';
 
 const seconds = argValue('seconds', 3);
+const rounds = argValue('rounds', 5);
 const tmp = tempDir('citytrust-bench-cred-');
 const notes: string[] = [];
 
@@ -37,7 +44,9 @@ const audit = await AuditLog.open({ store, signer: ed25519NoteSigner('bench/cred
 audit.startCheckpointing();
 const vault = await SoftwareVault.open({ dataDir: join(tmp.dir, 'vault'), clock: systemClock, logger: silentLogger(), audit });
 await vault.init({ actor: 'bench', tenant: null }, { shares: 1, threshold: 1 });
-const svc = createCredentialServices({ store, vault, audit, clock: systemClock });
+// The settings `citytrust serve` runs with by default (credentials.* in the configuration).
+const settings = credentialSettingsFromConfig(loadConfig({ env: {}, overrides: { dataDir: tmp.dir } }).credentials);
+const svc = createCredentialServices({ store, vault, audit, clock: systemClock, settings });
 await new Tenants({ store, clock: systemClock, audit }).create({ id: 'metro', name: 'Metro' }, 'bench');
 await svc.rotateIssuerKey('metro', 'ES256', 'bench');
 await svc.templates.create('metro', { id: 'ticket', name: 'Zones A–C, first class', validitySeconds: 4 * 3600, grants: { zones: ['A', 'B', 'C'], schedule: [[0x1f, 540, 1020]], timeZone: 'Europe/Berlin', class: 1 } }, 'bench');
@@ -67,7 +76,12 @@ async function issuedPerSecond(withHolder: boolean): Promise<{ perS: number; cou
   return { perS: counted / elapsed, count: counted };
 }
 
-const issued = await issuedPerSecond(false);
+// In-run baseline: one thread of bare ES256 signatures (what the vault's signature costs at least).
+const baselineKey = generateKeyPair('P-256').privateKey;
+const baselineData = randomBytes(200);
+const es256SignPerS = opsPerSecondSync(() => nodeSign('sha256', baselineData, { key: baselineKey, dsaEncoding: 'ieee-p1363' }), 1000);
+const issueRounds = [await issuedPerSecond(false), await issuedPerSecond(false)];
+const issued = issueRounds.reduce((a, b) => (b.perS > a.perS ? b : a));
 const issuedPii = await issuedPerSecond(true);
 
 // One credential to verify, and the same claims as a JWT and as an mdoc.
@@ -92,15 +106,7 @@ const jwt = await new jose.SignJWT({
   .setNotBefore(c.nbf)
   .setExpirationTime(c.exp)
   .sign(jwtKeys.privateKey);
-// Interleaved rounds, best of three each: other load on the machine hits both sides alike.
-let ours = 0;
-let joseVerify = 0;
-for (let round = 0; round < 3; round++) {
-  ours = Math.max(ours, opsPerSecondSync(() => verifyCredential(credential, { trust, now }), (seconds * 1000) / 2));
-  joseVerify = Math.max(joseVerify, await opsPerSecond(() => jose.jwtVerify(jwt, jwtKeys.publicKey, { algorithms: ['ES256'], issuer: 'metro' }), (seconds * 1000) / 2));
-}
-
-let mdoc = 0;
+let mdocVerify: (() => Promise<unknown>) | undefined;
 let mdocSize = 0;
 try {
   const mdl = await import('@auth0/mdl');
@@ -144,13 +150,28 @@ try {
   const transcript = cborLib.cborEncode(cborLib.DataItem.fromData([null, null, [nonce, 'reader', 'https://reader.example', nonce]]));
   const verifier = new mdl.Verifier([cert.toString('pem')]);
   await verifier.verify(encoded, { encodedSessionTranscript: transcript });
-  mdoc = await opsPerSecond(() => verifier.verify(encoded, { encodedSessionTranscript: transcript }), seconds * 1000);
+  mdocVerify = () => verifier.verify(encoded, { encodedSessionTranscript: transcript });
 } catch (e) {
   notes.push(`@auth0/mdl could not be measured: ${e instanceof Error ? e.message : String(e)}`);
 }
 
+// Alternating rounds, best of each: machine load in any round hits ours, jose and mdoc alike.
+const perRound = Math.max(250, (seconds * 1000) / 3);
+const verifyRounds = { ours: [] as number[], jose: [] as number[], mdoc: [] as number[] };
+for (let round = 0; round < rounds; round++) {
+  verifyRounds.ours.push(opsPerSecondSync(() => verifyCredential(credential, { trust, now }), perRound));
+  verifyRounds.jose.push(await opsPerSecond(() => jose.jwtVerify(jwt, jwtKeys.publicKey, { algorithms: ['ES256'], issuer: 'metro' }), perRound));
+  if (mdocVerify) verifyRounds.mdoc.push(await opsPerSecond(mdocVerify, perRound));
+}
+const ours = Math.max(...verifyRounds.ours);
+const joseVerify = Math.max(...verifyRounds.jose);
+const mdoc = verifyRounds.mdoc.length > 0 ? Math.max(...verifyRounds.mdoc) : 0;
+const fmt = (xs: number[]) => xs.map((x) => Math.round(x)).join(', ');
+
 notes.push(`sizes: credential ${credential.length} B (COSE_Sign1 CWT, ES256), JWT ${jwt.length} B (compact JWS, same claims), mdoc ${mdocSize} B (DeviceResponse incl. device signature)`);
-notes.push(`issuance: ${issued.count} + ${issuedPii.count} credentials, 512 concurrent callers, group commit, each with a vault signature, status slot, sealed envelope, delivery row and audit event`);
+notes.push(`issuance: rounds ${issueRounds.map((r) => Math.round(r.perS)).join(', ')}/s (best reported) + ${issuedPii.count} with holder data; 512 concurrent callers, group commit, ${settings.sealWorkers} seal worker(s); each credential has a vault signature, status slot, sealed envelope, delivery row and audit event`);
+notes.push(`verification: best of ${rounds} alternating rounds each — ours ${fmt(verifyRounds.ours)}; jose ${fmt(verifyRounds.jose)}; mdoc ${fmt(verifyRounds.mdoc)} /s`);
+notes.push(`in-run baseline: ${Math.round(es256SignPerS)} bare ES256 signatures/s on one thread (node:crypto) just before issuance`);
 notes.push('mdoc verification includes the device signature over the session transcript (holder binding); ours and jose check the issuer signature only (holder proof is a separate ES256 verify in the tap)');
 report(
   {
@@ -158,6 +179,7 @@ report(
     figures: {
       issued_per_s: issued.perS,
       issued_with_holder_data_per_s: issuedPii.perS,
+      baseline_es256_sign_per_s: es256SignPerS,
       verify_ours_per_s: ours,
       verify_jose_jwt_per_s: joseVerify,
       verify_mdoc_per_s: mdoc,
@@ -167,6 +189,7 @@ report(
     },
     ratios: {
       issued_vs_goal_3000: issued.perS / 3000,
+      issued_vs_bare_es256_sign: issued.perS / es256SignPerS,
       verify_ours_vs_jose: ours / joseVerify,
       ...(mdoc > 0 && { verify_ours_vs_mdoc: ours / mdoc }),
     },
@@ -174,7 +197,7 @@ report(
   notes,
 );
 
-svc.close();
+await svc.close();
 await vault.close();
 await audit.close();
 await store.close();
