@@ -16,6 +16,8 @@ import { DeviceDetail } from './pages/DeviceDetail.tsx';
 import { Pki } from './pages/Pki.tsx';
 import { Updates } from './pages/Updates.tsx';
 import { Readers } from './pages/Readers.tsx';
+import { Meters } from './pages/Meters.tsx';
+import { CommandDetail, MeterDetail } from './pages/MeterDetail.tsx';
 
 interface Page {
   path: string;
@@ -30,6 +32,7 @@ const PAGES: Page[] = [
   { path: 'credentials', label: 'Credentials', roles: ['issuer', 'tenant-admin', 'auditor'] },
   { path: 'devices', label: 'Devices', roles: ['tenant-admin', 'operator', 'issuer', 'auditor'] },
   { path: 'readers', label: 'Readers', roles: ['operator', 'tenant-admin', 'auditor'] },
+  { path: 'meters', label: 'Meters', roles: ['operator', 'tenant-admin', 'auditor'] },
   { path: 'pki', label: 'PKI', roles: [] },
   { path: 'updates', label: 'Updates', roles: ['tenant-admin', 'operator', 'auditor'] },
   { path: 'vault', label: 'Vault', roles: [] },
@@ -49,7 +52,7 @@ function Forbidden({ page }: { page: Page }) {
 export function Layout() {
   const { me, signOut } = useSession();
   const route = useRoute();
-  const [first = '', second, third] = route;
+  const [first = '', second, third, fourth] = route;
   const page = PAGES.find((p) => p.path === first);
 
   let body: ReactNode;
@@ -62,6 +65,11 @@ export function Layout() {
   else if (first === 'devices') body = second === undefined ? <Devices /> : <DeviceDetail key={`${second}/${third ?? ''}`} tenant={second} id={third ?? ''} />;
   else if (first === 'pki') body = <Pki />;
   else if (first === 'readers') body = <Readers tenant={second} id={third} />;
+  else if (first === 'meters') {
+    if (second === undefined) body = <Meters />;
+    else if (third === 'commands') body = <CommandDetail key={`${second}/${fourth ?? ''}`} tenant={second} id={fourth ?? ''} />;
+    else body = <MeterDetail key={`${second}/${third ?? ''}`} tenant={second} id={third ?? ''} />;
+  }
   else if (first === 'updates') body = <Updates selected={second} />;
   else if (first === 'vault') body = <Vault />;
   else body = <Audit selected={second} />;

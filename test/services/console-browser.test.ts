@@ -15,6 +15,8 @@ import { ensureConsoleBuilt, launch, shot, watchErrors, type Browser } from '../
 import { createSignature, exportRawPublicKey, generateKeyPair, keyObjectSigner } from '../../src/crypto/index.ts';
 import { fromBase64Url, toBase64, toBase64Url } from '../../src/core/bytes.ts';
 import { createCsr, enroll, signEventBatch } from '../../src/reader/index.ts';
+import { MemoryMeterStorage, SimulatedMeter } from '../../src/metering/meter.ts';
+import { systemClock } from '../../src/core/clock.ts';
 import { registrationToBeSigned } from '../../src/credentials/wallets.ts';
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -59,7 +61,8 @@ before(async () => {
   const init = runCli(['init', '-d', dir, '--dev-unseal', '--json']);
   assert.equal(init.status, 0, init.stderr);
   admin = (JSON.parse(init.stdout) as { token: string }).token;
-  server = await startServer(['-d', dir]);
+  // The embedded MQTT broker on a free port: 1883 may be a system Mosquitto's.
+  server = await startServer(['-d', dir], { CITYTRUST_MQTT_PORT: '0' });
   for (const id of ['metro', 'campus']) assert.equal((await api('POST', '/v1/tenants', admin, { id, name: `${id} tenant` })).status, 201);
   browser = await launch();
   page = browser.context.pages()[0] ?? (await browser.context.newPage());
@@ -329,6 +332,83 @@ describe('the console in Chromium', () => {
     await shot(page, '18-reader-events');
     await row.locator(`a:has-text("${revokedCredential}")`).click();
     await page.locator('[data-testid=credential-detail]', { hasText: revokedCredential }).waitFor();
+  });
+
+  it('runs a bulk meter command through the approval flow: the requester cannot approve, two other operators do', async () => {
+    const U = '/v1/metering/tenants/campus';
+    const token = async (roles: string[], label: string) => (await api<{ token: string }>('POST', '/v1/tokens', admin, { tenant: 'campus', roles, label })).body.token;
+    const campusAdmin = await token(['tenant-admin'], 'campus admin');
+    const [opA, opB, opC] = [await token(['operator'], 'operator Ana'), await token(['operator'], 'operator Ben'), await token(['operator'], 'operator Cai')];
+    assert.equal((await api('POST', `${U}/setup`, campusAdmin)).status, 200);
+    // Eleven enrolled meters in one district: more than the bulk threshold of ten.
+    for (let i = 1; i <= 11; i++) {
+      const id = `m-${String(i).padStart(2, '0')}`;
+      const r = await api('POST', `${U}/meters`, opA, { id, district: 'north', class: 'residential', customer: { name: `Resident ${i}`, address: `Campus Row ${i}`, protected: false } });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      const m = SimulatedMeter.open({ tenant: 'campus', meterId: id, storage: new MemoryMeterStorage(), clock: systemClock });
+      m.generateIdentity();
+      const boot = (await api<{ token: string }>('POST', `/v1/devices/campus/${id}/bootstrap`, opA, {})).body.token;
+      await enroll({ serverUrl: server.url, csr: m.csr(), token: boot });
+    }
+
+    const tab = await browser.context.newPage();
+    const tabErrors = watchErrors(tab);
+    await signIn(tab, opA);
+    await tab.locator('[data-testid=who]', { hasText: 'campus' }).waitFor();
+    await tab.goto(`${server.url}/console/#/meters`);
+    await tab.locator('tr[data-meter=m-11]').waitFor();
+    await tab.selectOption('select[name=cmd-action]', 'time-sync');
+    await tab.selectOption('select[name=cmd-district]', 'north');
+    await tab.click('button:has-text("Request")');
+    await tab.locator('[role=alert][data-code=INPUT_INVALID]', { hasText: 'say why' }).waitFor();
+    await tab.fill('input[name=cmd-reason]', 'clock drift after the substation outage');
+    await tab.click('button:has-text("Request")');
+    await tab.locator('[data-testid=command-state]', { hasText: 'awaiting-approval' }).waitFor();
+    const commandUrl = tab.url();
+    const id = commandUrl.split('/').pop()!;
+    assert.match(await tab.locator('[data-testid=approvals]').innerText(), /0 of 2[\s\S]*another operator approves it/);
+    // The requester's own approval is refused by the API too, not only hidden.
+    const own = await tab.evaluate(async (path) => {
+      const r = await fetch(path, { method: 'POST', headers: { authorization: `Bearer ${sessionStorage.getItem('citytrust.token')}` } });
+      return ((await r.json()) as { code: string }).code;
+    }, `${U}/commands/${id}/approve`);
+    assert.equal(own, 'METER_APPROVAL_INVALID');
+    await shot(tab, '21-command-awaiting');
+    await tab.close();
+
+    for (const [n, op] of [[1, opB], [2, opC]] as const) {
+      const t2 = await browser.context.newPage();
+      await signIn(t2, op);
+      await t2.locator('[data-testid=who]').waitFor();
+      await t2.goto(commandUrl);
+      await t2.click('button:has-text("Approve…")');
+      await t2.fill('[role=dialog] input[name=confirm]', 'approve');
+      await t2.click('[role=dialog] button[type=submit]');
+      await t2.locator('[data-testid=approvals]', { hasText: `${n} of 2` }).waitFor();
+      if (n === 2) {
+        await t2.locator('[data-testid=command-state]', { hasText: 'dispatched' }).waitFor();
+        assert.equal(await t2.locator('[data-testid=targets] tr[data-target]').count(), 11);
+        await shot(t2, '22-command-dispatched');
+        // A disconnect of the whole district is refused by the blackout guard: the code shows, nothing is created.
+        const before = (await api<unknown[]>('GET', `${U}/commands`, opA)).body.length;
+        await t2.goto(`${server.url}/console/#/meters`);
+        await t2.locator('tr[data-meter=m-11]').waitFor();
+        await t2.selectOption('select[name=cmd-action]', 'disconnect');
+        await t2.selectOption('select[name=cmd-district]', 'north');
+        await t2.fill('input[name=cmd-reason]', 'unpaid bills');
+        await t2.click('button:has-text("Request")');
+        await t2.locator('[role=alert][data-code=METER_COMMAND_GUARD]').waitFor();
+        assert.equal((await api<unknown[]>('GET', `${U}/commands`, opA)).body.length, before);
+        await shot(t2, '23-command-guard');
+        await t2.goto(`${server.url}/console/#/`);
+        await t2.locator('[data-testid=alerts]').waitFor();
+      }
+      await t2.close();
+    }
+    const cmd = (await api<{ state: string; approvals: string[] }>('GET', `${U}/commands/${id}`, opA)).body;
+    assert.equal(cmd.state, 'dispatched');
+    assert.equal(cmd.approvals.length, 2);
+    assert.deepEqual(tabErrors, []);
   });
 
   it('shows a tenant operator its update repository and halts, widens and resumes a rollout', async () => {

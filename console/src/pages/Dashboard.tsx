@@ -9,6 +9,7 @@ import { usePoll } from '../hooks.ts';
 import { verifyAdvance, verifyCheckpointAnswer, type CheckpointAnswer, type WatchedHead } from '../lib/audit-proof.ts';
 import { httpCounts, rate, samples, type HttpCounts } from '../lib/metrics.ts';
 import { useSession } from '../session-context.ts';
+import { SEVERITY_TONE, type MeterAlert } from './Meters.tsx';
 
 const WINDOW = 60;
 
@@ -35,6 +36,7 @@ interface View {
   audit: number[];
   byClass: Record<string, number>;
   taps?: { now: ReaderStats; since: ReaderStats; rates: number[] };
+  alerts?: (MeterAlert & { tenant: string })[];
 }
 
 interface ReaderStats {
@@ -76,6 +78,20 @@ export function Dashboard() {
         tick % 5 === 1 || view.tenants === undefined ? api.get<Tenant[]>('/v1/tenants', signal) : Promise.resolve(view.tenants),
         readers ? api.get<ReaderStats>('/v1/readers/stats', signal) : Promise.resolve(undefined),
       ]);
+      // Meter alerts every fifth second, for the tenants in scope (a city-wide token: the first ten).
+      const alerts =
+        readers && (tick % 5 === 1 || view.alerts === undefined)
+          ? (
+              await Promise.all(
+                (me.tenant !== null ? [me.tenant] : tenants.slice(0, 10).map((t) => t.id)).map((t) =>
+                  api.get<MeterAlert[]>(`/v1/metering/tenants/${encodeURIComponent(t)}/alerts?limit=5`, signal).then((list) => list.map((a) => ({ ...a, tenant: t }))),
+                ),
+              )
+            )
+              .flat()
+              .sort((a, b) => b.lastAt - a.lastAt)
+              .slice(0, 8)
+          : view.alerts;
       const now = performance.now();
       const http = httpCounts(metricsText);
       const ready = { auditSize: samples(metricsText, 'citytrust_audit_log_size')[0]?.value ?? 0 };
@@ -94,6 +110,7 @@ export function Dashboard() {
         vault,
         auditSize: ready.auditSize,
         tenants,
+        ...(alerts ? { alerts } : {}),
         requests: prev.http ? [...v.requests, reqRate].slice(-WINDOW) : v.requests,
         audit: prev.auditSize !== undefined ? [...v.audit, auditRate].slice(-WINDOW) : v.audit,
         byClass,
@@ -182,6 +199,22 @@ export function Dashboard() {
             ))}
           </ul>
         </article>
+
+        {view.alerts ? (
+          <article className="card" aria-labelledby="card-alerts" data-testid="alerts">
+            <h2 id="card-alerts">Meter alerts</h2>
+            {view.alerts.length === 0 ? <p className="muted">No alerts.</p> : null}
+            <ul className="plain small">
+              {view.alerts.map((a) => (
+                <li key={`${a.tenant}/${a.id}`}>
+                  <span className={`badge ${SEVERITY_TONE[a.severity] ?? ''}`}>{a.severity}</span> <code>{a.kind}</code>{' '}
+                  <a href={`#/meters/${encodeURIComponent(a.tenant)}/${encodeURIComponent(a.meterId)}`}>{a.meterId}</a> ×{a.count} <span className="muted">{formatTime(a.lastAt).slice(11)}</span>
+                </li>
+              ))}
+            </ul>
+            <p className="muted small">Refused frames, implausible readings, tamper events and refused commands, newest first.</p>
+          </article>
+        ) : null}
 
         <article className="card" aria-labelledby="card-status">
           <h2 id="card-status">Status pushed to readers</h2>
