@@ -27,7 +27,7 @@ before(async () => {
   assert.equal(init.status, 0, init.stderr);
   admin = (JSON.parse(init.stdout) as { token: string }).token;
   // The load and the browser share 127.0.0.1; the per-address rate limit is lifted for the test.
-  server = await startServer(['-d', dir], { CITYTRUST_RATE_LIMIT: '10000000' });
+  server = await startServer(['-d', dir], { CITYTRUST_RATE_LIMIT: '10000000', CITYTRUST_MQTT_PORT: '0' });
   browser = await launch();
 });
 

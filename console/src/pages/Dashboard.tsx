@@ -72,26 +72,26 @@ export function Dashboard() {
       // One round trip a second: two requests (three every fifth second); the audit log size
       // comes with the metrics. The log watch runs on its own (useLogWatch), so its proofs
       // never delay this refresh.
-      const [vault, metricsText, tenants, taps] = await Promise.all([
+      // Meter alerts every fifth second, in the same round trip, for the tenants in scope (a
+      // city-wide token: the first ten it knows of).
+      const alertTenants = me.tenant !== null ? [me.tenant] : (view.tenants ?? []).slice(0, 10).map((t) => t.id);
+      const wantAlerts = readers && alertTenants.length > 0 && (tick % 5 === 1 || view.alerts === undefined);
+      const [vault, metricsText, tenants, taps, alertLists] = await Promise.all([
         api.get<VaultStatus>('/v1/vault/status', signal),
         api.text('/metrics', signal),
         tick % 5 === 1 || view.tenants === undefined ? api.get<Tenant[]>('/v1/tenants', signal) : Promise.resolve(view.tenants),
         readers ? api.get<ReaderStats>('/v1/readers/stats', signal) : Promise.resolve(undefined),
+        wantAlerts
+          ? Promise.all(alertTenants.map((t) => api.get<MeterAlert[]>(`/v1/metering/tenants/${encodeURIComponent(t)}/alerts?limit=5`, signal).then((list) => list.map((a) => ({ ...a, tenant: t })))))
+          : Promise.resolve(undefined),
       ]);
-      // Meter alerts every fifth second, for the tenants in scope (a city-wide token: the first ten).
-      const alerts =
-        readers && (tick % 5 === 1 || view.alerts === undefined)
-          ? (
-              await Promise.all(
-                (me.tenant !== null ? [me.tenant] : tenants.slice(0, 10).map((t) => t.id)).map((t) =>
-                  api.get<MeterAlert[]>(`/v1/metering/tenants/${encodeURIComponent(t)}/alerts?limit=5`, signal).then((list) => list.map((a) => ({ ...a, tenant: t }))),
-                ),
-              )
-            )
-              .flat()
-              .sort((a, b) => b.lastAt - a.lastAt)
-              .slice(0, 8)
-          : view.alerts;
+      const alerts = alertLists
+        ? alertLists
+            .flat()
+            .sort((a, b) => b.lastAt - a.lastAt)
+            .slice(0, 8)
+        : view.alerts;
+
       const now = performance.now();
       const http = httpCounts(metricsText);
       const ready = { auditSize: samples(metricsText, 'citytrust_audit_log_size')[0]?.value ?? 0 };
