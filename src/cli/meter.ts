@@ -219,9 +219,11 @@ export function meterCommand(): Command {
       .option('--root <pem-file>', 'city root certificate the meter pins (needed for EST over https)')
       .option('--readings <n>', 'readings to send, then exit', '1')
       .option('--load <watts>', 'load the meter sees', '1200')
+      .option('--interval <ms>', 'real time between readings (energy accrues at --load over it)', '1000')
+      .option('--listen <ms>', 'stay connected this long afterwards to answer commands', '0')
       .addHelpText('after', '\nExample:\n  citytrust meter simulate -t utility --id m-0042 --server https://127.0.0.1:8080 --root root.pem \\\n    --mqtt mqtt://127.0.0.1:1883 --state ./m-0042 --bootstrap-token ctb_… --readings 4')
       .action(
-        action(async (o: { tenant: string; id: string; server: string; mqtt: string; state: string; bootstrapToken?: string; root?: string; readings: string; load: string; json?: boolean }) => {
+        action(async (o: { tenant: string; id: string; server: string; mqtt: string; state: string; bootstrapToken?: string; root?: string; readings: string; load: string; interval: string; listen: string; json?: boolean }) => {
           const meter = SimulatedMeter.open({ tenant: o.tenant, meterId: o.id, storage: new FileMeterStorage(join(o.state, 'meter.json')), clock: systemClock });
           if (meter.phase === 'wiped') throw new CityTrustError('METER_WIPED', 'this meter wiped its keys after a tamper event');
           meter.generateIdentity();
@@ -240,10 +242,15 @@ export function meterCommand(): Command {
             await link.establishKey();
             const n = Number(o.readings);
             meter.setLoad(Number(o.load));
+            let last = systemClock.now();
             for (let i = 0; i < n; i++) {
-              meter.advance(900_000);
+              if (i > 0) await new Promise((r) => setTimeout(r, Number(o.interval)));
+              const now = systemClock.now();
+              meter.advance(now - last);
+              last = now;
               await link.sendReading();
             }
+            if (Number(o.listen) > 0) await new Promise((r) => setTimeout(r, Number(o.listen)));
             await link.idle();
           } finally {
             await link.close();

@@ -27,12 +27,16 @@ export class MeterMqttClient {
   readonly meter: SimulatedMeter;
   readonly client: MqttClient;
   readonly #topics: { up: string; down: string };
-  #commands: Promise<void> = Promise.resolve();
+  #commands: Promise<void>;
+  #markReady: () => void = () => undefined;
 
   private constructor(meter: SimulatedMeter, client: MqttClient, onCommand?: (r: AckResult) => void) {
     this.meter = meter;
     this.client = client;
     this.#topics = meterTopics(meter.tenant, meter.meterId);
+    // After a restart the meter has no session key until it re-establishes one, and a resumed
+    // session delivers queued commands right after CONNACK: hold them until the ack can be sealed.
+    this.#commands = meter.phase === 'ready' ? Promise.resolve() : new Promise<void>((r) => (this.#markReady = r));
     client.on('message', (topic, payload) => {
       if (topic !== this.#topics.down) return;
       // One command at a time, in arrival order: counters must be checked in sequence.
@@ -79,8 +83,9 @@ export class MeterMqttClient {
     await this.client.publishAsync(this.#topics.up, Buffer.from(frame), { qos: 1 });
   }
 
-  establishKey(): Promise<void> {
-    return this.send(this.meter.establishKey());
+  async establishKey(): Promise<void> {
+    await this.send(this.meter.establishKey());
+    this.#markReady();
   }
 
   sendReading(): Promise<void> {
