@@ -14,6 +14,7 @@ import { deviceCommand } from './device.ts';
 import { credentialCommand } from './credential.ts';
 import { walletCommand } from './wallet.ts';
 import { meterCommand } from './meter.ts';
+import { readerCommand } from './reader.ts';
 
 export function buildProgram(): Command {
   const program = new Command('citytrust')
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   program.addCommand(credentialCommand());
   program.addCommand(walletCommand());
   program.addCommand(meterCommand());
+  program.addCommand(readerCommand());
   return program;
 }
 

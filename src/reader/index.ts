@@ -15,3 +15,4 @@ export { writeFileAtomic } from './files.ts';
 export { signEventBatch, signTrustRequest, openReaderMessage, readerChainOf, EVENTS_TYP, TRUST_TYP, MAX_BATCH, UPLOAD_LIMITS, type SignedBy, type ReaderMessage } from './upload.ts';
 export { ReaderOnline, type ReaderOnlineOptions, type UploadQueue } from './online.ts';
 export { createCsr, enroll, toPemBlock, fromPemBlocks, type Enrolment } from './enrol.ts';
+export { initReaderHome, openReaderHome, HOME_FILES, type ReaderHome } from './home.ts';

@@ -1,0 +1,45 @@
+/** `citytrust reader`: a software reader enrolled, refreshed and reporting to a running server, end to end. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli, startServer } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+function ok(args: string[]): string {
+  const r = runCli(args);
+  assert.equal(r.status, 0, `citytrust ${args.join(' ')}: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+describe('citytrust reader', () => {
+  it('initialises, enrols through the PKI (a bootstrap token works once), refreshes its trust cache and shows up in the server listing', async (t) => {
+    const tmp = tempDir();
+    t.after(tmp.remove);
+    const data = join(tmp.dir, 'data');
+    const home = join(tmp.dir, 'reader');
+    ok(['init', '-d', data, '--dev-unseal']);
+    ok(['tenant', 'create', 'acme', '--name', 'Acme', '-d', data]);
+    ok(['ca', 'init', '-d', data]);
+    ok(['device', 'register', 'door-12', '--tenant', 'acme', '--type', 'reader', '--site', 'hq', '-d', data]);
+    const token = (JSON.parse(ok(['device', 'bootstrap', 'door-12', '--tenant', 'acme', '--json', '-d', data])) as { token: string }).token;
+    const { child, url } = await startServer(['-d', data]);
+    t.after(() => child.kill());
+    const root = (await (await fetch(`${url}/v1/credentials/root`)).json()) as { spki: string };
+    const cfg = join(tmp.dir, 'door-12.json');
+    writeFileSync(cfg, JSON.stringify({ readerId: 'door-12', tenant: 'acme', site: 'hq', resources: ['door:hq/floor3/d12'], serverUrl: url }));
+
+    ok(['reader', 'init', '--dir', home, '--config-file', cfg, '--root', root.spki]);
+    assert.match(ok(['reader', 'enroll', '--dir', home, '--token', token]), /enrolled: certificate/);
+    const reused = runCli(['reader', 'enroll', '--dir', home, '--token', token, '--json']);
+    assert.equal(reused.status, 1);
+    assert.equal((JSON.parse(reused.stdout) as { error: { code: string; details?: { reason?: string } } }).error.details?.reason, 'DEVICE_BOOTSTRAP_USED');
+    assert.match(ok(['reader', 'refresh', '--dir', home]), /trust list updated/);
+    const status = JSON.parse(ok(['reader', 'status', '--dir', home, '--json'])) as { enrolled: boolean; queuedEvents: number; trustListIat: number | null };
+    assert.equal(status.enrolled, true);
+    assert.equal(status.queuedEvents, 0);
+    assert.notEqual(status.trustListIat, null);
+    const list = JSON.parse(ok(['reader', 'list', '--tenant', 'acme', '--json', '-d', data])) as { id: string; site: string }[];
+    assert.deepEqual(list.map((r) => [r.id, r.site]), [['door-12', 'hq']]);
+  });
+});
