@@ -13,6 +13,7 @@ import { certCommand } from './cert.ts';
 import { deviceCommand } from './device.ts';
 import { credentialCommand } from './credential.ts';
 import { walletCommand } from './wallet.ts';
+import { offersCommand } from './offers.ts';
 import { meterCommand } from './meter.ts';
 import { readerCommand } from './reader.ts';
 
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   program.addCommand(deviceCommand());
   program.addCommand(credentialCommand());
   program.addCommand(walletCommand());
+  program.addCommand(offersCommand());
   program.addCommand(meterCommand());
   program.addCommand(readerCommand());
   return program;

@@ -228,6 +228,7 @@ const CODES = {
   // offers (context-aware offers over consented attributes)
   OFFER_RULE_INVALID: { status: 400, remedy: 'Fix the offer rule: conditions name known attributes, context fields and operators (docs/wallet.md, offers).' },
   OFFER_CONSENT_NOT_FOUND: { status: 404, remedy: 'The holder has given this tenant no consent for offers; nothing can be evaluated.' },
+  OFFER_RULE_NOT_FOUND: { status: 404, remedy: 'Check the rule id and that it belongs to your tenant (`citytrust offers rule list`).' },
 
   // tap protocol (docs/tap-protocol.md): every failure of a tap, named by the party that detects it
   TAP_MESSAGE_MALFORMED: { status: 400, remedy: 'The tap message is not the CBOR structure docs/tap-protocol.md defines for this step; the peer is faulty or the frame was garbled.' },

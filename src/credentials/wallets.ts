@@ -269,6 +269,28 @@ export class Wallets {
     return { nonce: toBase64Url(nonce), expiresAt };
   }
 
+  /**
+   * A holder's own statement, outside sync (consent to offers): the wallet signs `toBeSigned(nonce)`
+   * with its SE key over a fresh single-use nonce from `nonce()`. The nonce is spent here, so a
+   * statement cannot be replayed; a foreign wallet answers like a missing one.
+   */
+  async verifyHolderStatement(tenant: string, id: string, input: { nonce: unknown; signature: unknown }, toBeSigned: (nonce: Uint8Array) => Uint8Array): Promise<void> {
+    const { store, clock } = this.#deps;
+    const w = await this.get(tenant, id);
+    if (w.state !== 'active') throw new CityTrustError('WALLET_INACTIVE', 'the wallet was deactivated');
+    const nonce = b64('nonce', input.nonce);
+    const signature = b64('signature', input.signature);
+    if (nonce.length !== 32) throw new CityTrustError('WALLET_NONCE_INVALID', 'unknown nonce');
+    const row = await store.db.selectFrom('wallet_challenges').selectAll().where('id', '=', `wn_${toHexDigest(nonce)}`).where('wallet_id', '=', id).executeTakeFirst();
+    if (!row) throw new CityTrustError('WALLET_NONCE_INVALID', 'unknown nonce');
+    if (row.used_at !== null) throw new CityTrustError('WALLET_SYNC_REPLAYED', 'this nonce was already used');
+    if (Number(row.expires_at) <= clock.now()) throw new CityTrustError('WALLET_NONCE_INVALID', 'the nonce has expired');
+    const key = importRawPublicKey('P-256', fromBase64Url(w.publicKey));
+    if (!verifySignature('ES256', key, toBeSigned(nonce), signature, 'raw')) throw new CityTrustError('WALLET_PROOF_INVALID', 'the signature does not verify with the wallet key');
+    const used = await store.db.updateTable('wallet_challenges').set({ used_at: clock.now() }).where('id', '=', row.id).where('used_at', 'is', null).executeTakeFirst();
+    if (Number(used.numUpdatedRows) !== 1) throw new CityTrustError('WALLET_SYNC_REPLAYED', 'this nonce was already used');
+  }
+
   async sync(id: string, input: { nonce: unknown; ack: unknown; signature: unknown }): Promise<SyncResult> {
     const { store, clock } = this.#deps;
     const w = await this.get(undefined, id);

@@ -25,6 +25,7 @@ import { updatesRoutes } from './routes/updates.ts';
 import { credentialsRoutes } from './routes/credentials.ts';
 import { walletsRoutes } from './routes/wallets.ts';
 import { statusRoutes } from './routes/status.ts';
+import { offersRoutes } from './routes/offers.ts';
 import { readerRoutes } from './routes/readers.ts';
 import { meteringRoutes } from './routes/metering.ts';
 import { consoleRoutes } from './routes/console.ts';
@@ -104,6 +105,7 @@ export async function buildServer(ctx: AppContext, opts: BuildServerOptions = {}
   credentialsRoutes(app, ctx);
   walletsRoutes(app, ctx);
   statusRoutes(app, ctx);
+  offersRoutes(app, ctx);
   readerRoutes(app, ctx);
   meteringRoutes(app, ctx);
   await consoleRoutes(app, ctx);
