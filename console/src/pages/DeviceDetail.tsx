@@ -125,6 +125,16 @@ function Detail({ tenant, id }: { tenant: string; id: string }) {
             <dt>Last change</dt>
             <dd>{formatTime(d.updatedAt)}</dd>
           </dl>
+          {d.type === 'meter' ? (
+            <p>
+              <a href={`#/meters/${encodeURIComponent(d.tenant)}/${encodeURIComponent(d.id)}`}>Readings, alerts and tamper events of this meter →</a>
+            </p>
+          ) : null}
+          {d.type === 'reader' || d.type === 'gate' ? (
+            <p>
+              <a href={`#/readers/${encodeURIComponent(d.tenant)}/${encodeURIComponent(d.id)}`}>Taps and alerts at this reader →</a>
+            </p>
+          ) : null}
           {manage && TRANSITIONS[d.state].length > 0 ? (
             <div className="actions left">
               {TRANSITIONS[d.state].map((s) => (
