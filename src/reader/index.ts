@@ -16,3 +16,24 @@ export { signEventBatch, signTrustRequest, openReaderMessage, readerChainOf, EVE
 export { ReaderOnline, type ReaderOnlineOptions, type UploadQueue } from './online.ts';
 export { createCsr, enroll, toPemBlock, fromPemBlocks, type Enrolment } from './enrol.ts';
 export { initReaderHome, openReaderHome, HOME_FILES, type ReaderHome } from './home.ts';
+// The tap protocol as a reader uses it (citytrust/reader is the package entry point for readers).
+export {
+  ReaderSession,
+  ApduReaderLink,
+  BleReaderLink,
+  TcpReaderLink,
+  memoryLink,
+  withDeadline,
+  AirLog,
+  airTime,
+  NFC_424K,
+  BLE_2M,
+  validateRequest,
+  type TapLink,
+  type TapRequest,
+  type TapResult,
+  type ReaderKeyMaterial,
+  type Transceive,
+  type PacketPipe,
+  type LinkModel,
+} from '../tap/index.ts';
