@@ -56,9 +56,10 @@ export interface HeadEnd {
 
 type After = { after: (fn: () => Promise<void> | void) => void };
 
-export async function openHeadEnd(t: After, settings: Partial<IngestSettings> = {}, o: { databaseUrl?: string; identityCacheMs?: number } = {}): Promise<HeadEnd> {
+export async function openHeadEnd(t: After, settings: Partial<IngestSettings> = {}, o: { databaseUrl?: string; identityCacheMs?: number; start?: number } = {}): Promise<HeadEnd> {
   const dir = mkdtempSync(join(tmpdir(), 'citytrust-metering-'));
-  const clock = new FixedClock(T0);
+  // Real TLS peers (Mosquitto, openssl) check certificate validity against the real clock: services tests start there.
+  const clock = new FixedClock(o.start ?? T0);
   const audit = new MemoryAudit();
   const store = await openStore({ dataDir: dir, databaseUrl: o.databaseUrl });
   const vault = await SoftwareVault.open({ dataDir: join(dir, 'vault'), clock, logger: silentLogger(), audit, usageFlushMs: 0 });
