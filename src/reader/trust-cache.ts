@@ -78,7 +78,7 @@ export class TrustCache {
       cache.update({ trustList: v.get(1) as Uint8Array, statusLists: v.get(2) as Uint8Array[] }, v.get(3) as number, { persist: false, asReceived: true });
       return { cache };
     } catch (e) {
-      return { cache: new TrustCache(opts), loadError: isCityTrustError(e) ? e : new CityTrustError('READER_TRUST_CACHE_INVALID', 'the persisted trust cache cannot be read', { cause: e }) };
+      return { cache: new TrustCache(opts), loadError: isCityTrustError(e, 'READER_TRUST_CACHE_INVALID') ? e : new CityTrustError('READER_TRUST_CACHE_INVALID', 'the persisted trust cache cannot be read', { cause: e }) };
     }
   }
 

@@ -1,0 +1,74 @@
+/** The reader's online side against a scripted server: batching, failures, refresh answers, status push. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createStatusListToken, STATUS } from '../../src/credentials/device.ts';
+import { coseVerifierKey } from '../../src/crypto/index.ts';
+import { EVENTS_TYP, EventQueue, openReaderMessage, ReaderOnline, validateReaderConfig, type ReaderEvent } from '../../src/reader/index.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import { world } from '../tap/helpers.ts';
+
+const grant = (at: number): Omit<ReaderEvent, 'seq'> => ({ at, site: 'hq', allow: true, reason: 'GRANTED', by: 'reader' });
+
+describe('the reader online', () => {
+  it('uploads the queue oldest first in signed batches and keeps what the server did not acknowledge', async (t) => {
+    const w = await world();
+    const tmp = tempDir();
+    t.after(tmp.remove);
+    const queue = EventQueue.open(tmp.dir);
+    for (let i = 0; i < 5; i++) queue.append(grant(i));
+    const key = coseVerifierKey('ES256', w.readerCert.key.publicKey);
+    const batches: number[][] = [];
+    let failAfter = 2;
+    const fetchImpl = (async (_url: string, init: RequestInit) => {
+      const sign1 = new Uint8Array(Buffer.from((JSON.parse(init.body as string) as { sign1: string }).sign1, 'base64'));
+      const m = openReaderMessage(sign1, key, EVENTS_TYP);
+      if (batches.length >= failAfter) return new Response(JSON.stringify({ code: 'UNAVAILABLE', message: 'down' }), { status: 503 });
+      batches.push(m.events!.map((e) => e.seq));
+      assert.equal(m.instance, queue.instance);
+      return new Response(JSON.stringify({ accepted: m.events!.length, duplicates: 0, lastSeq: m.events!.at(-1)!.seq }), { status: 200 });
+    }) as unknown as typeof fetch;
+    const config = validateReaderConfig({ readerId: 'door-12', tenant: 'acme', site: 'hq', resources: ['door:hq/floor3/d12'], serverUrl: 'https://city.example' });
+    const online = new ReaderOnline({ config, identity: w.readerCert.material, trust: w.trust, queue, clock: w.clock, fetch: fetchImpl });
+    await assert.rejects(online.upload(2), (e: { code: string; details?: { status?: number } }) => e.code === 'READER_UPLOAD_FAILED' && e.details?.status === 503);
+    assert.deepEqual(batches, [[1, 2], [3, 4]]);
+    assert.deepEqual(queue.pending().map((e) => e.seq), [5], 'the unacknowledged event stays queued');
+    failAfter = 10;
+    assert.deepEqual(await online.upload(2), { uploaded: 1, batches: 1 });
+    assert.equal(queue.size, 0);
+  });
+
+  it('refuses a refresh answer that is not {trustList, statusLists} or does not verify, and keeps its cache', async () => {
+    const w = await world();
+    const before = w.trust.summary();
+    const config = validateReaderConfig({ readerId: 'door-12', tenant: 'acme', site: 'hq', resources: ['door:hq/floor3/d12'], serverUrl: 'https://city.example' });
+    for (const body of [{ nope: 1 }, { trustList: Buffer.from('forged').toString('base64'), statusLists: [] }]) {
+      const online = new ReaderOnline({ config, identity: w.readerCert.material, trust: w.trust, queue: { instance: '0011223344556677', pending: () => [], acknowledge: () => 0 }, clock: w.clock, fetch: (async () => new Response(JSON.stringify(body), { status: 200 })) as unknown as typeof fetch });
+      await assert.rejects(online.refresh(), { code: 'READER_TRUST_CACHE_INVALID' });
+    }
+    assert.deepEqual(w.trust.summary(), before);
+  });
+
+  it('applies a status list the server pushes (server-sent events) to a list it holds, and ignores others', async () => {
+    const w = await world();
+    const cred = await w.credential({ resources: ['door:hq/**'] });
+    w.statusList.set(cred.claims.status!.idx, STATUS.INVALID);
+    const token = await createStatusListToken({ uri: w.statusUri, list: w.statusList, iat: Math.floor(w.clock.now() / 1000) + 5, exp: Math.floor(w.clock.now() / 1000) + 86400, ttl: 300 }, w.issuer.signer, w.issuer.kid);
+    const listId = w.statusUri.slice(3);
+    const fetched: string[] = [];
+    const fetchImpl = (async (url: string) => {
+      if (url.endsWith('/v1/status/events')) {
+        const events = `: hello\n\nevent: status\ndata: {"list":"someoneelse1","version":3}\n\nevent: status\ndata: {"list":"${listId}","version":2}\n\n`;
+        return new Response(new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode(events)), c.close()) }), { status: 200, headers: { 'content-type': 'text/event-stream' } });
+      }
+      fetched.push(url);
+      return new Response(Buffer.from(token), { status: 200 });
+    }) as unknown as typeof fetch;
+    const config = validateReaderConfig({ readerId: 'door-12', tenant: 'acme', site: 'hq', resources: ['door:hq/floor3/d12'], serverUrl: 'https://city.example' });
+    const online = new ReaderOnline({ config, identity: w.readerCert.material, trust: w.trust, queue: { instance: '0011223344556677', pending: () => [], acknowledge: () => 0 }, clock: w.clock, fetch: fetchImpl });
+    const updates: unknown[] = [];
+    await online.watch(new AbortController().signal, (u) => updates.push(u));
+    assert.deepEqual(fetched, [`https://city.example/v1/status/${listId}`]);
+    assert.equal(updates.length, 1);
+    assert.equal(w.trust.statusList(w.statusUri)!.list.get(cred.claims.status!.idx), STATUS.INVALID);
+  });
+});
