@@ -6,33 +6,57 @@ import type { FixedClock } from '../../src/core/clock.ts';
 import { fromBase64Url, toBase64Url } from '../../src/core/bytes.ts';
 import { Tenants } from '../../src/access/tenants.ts';
 import { createSignature, exportRawPublicKey, generateKeyPair, keyObjectAgreement } from '../../src/crypto/index.ts';
-import { createCredentialServices, registrationToBeSigned, syncToBeSigned, openEnvelope, decodeProvisioningMessage, type CredentialServices, type ProvisioningMessage } from '../../src/credentials/index.ts';
+import {
+  createCredentialServices,
+  registrationToBeSigned,
+  syncToBeSigned,
+  openEnvelope,
+  decodeProvisioningMessage,
+  type CredentialServices,
+  type CredentialSettings,
+  type ProvisioningMessage,
+} from '../../src/credentials/index.ts';
+import type { SoftwareVault } from '../../src/vault/index.ts';
 import { MemoryAudit, openFresh, tempDir } from '../vault/helpers.ts';
 
 export interface Env {
   store: Store;
   clock: FixedClock;
   audit: MemoryAudit;
+  vault: SoftwareVault;
   svc: CredentialServices;
+}
+
+export interface EnvOptions {
+  /** PostgreSQL instead of a temporary SQLite file (test/services). */
+  readonly databaseUrl?: string;
+  readonly settings?: Partial<CredentialSettings>;
 }
 
 type T = { after: (fn: () => void | Promise<void>) => void };
 
-export async function openEnv(t: T, tenants: string[] = ['metro', 'parking']): Promise<Env> {
+export async function openEnv(t: T, tenants: string[] = ['metro', 'parking'], opts: EnvOptions = {}): Promise<Env> {
   const { vault, clock } = await openFresh(t);
   clock.set(Date.UTC(2026, 5, 10, 13, 0));
   const dir = tempDir(t);
-  const store = await openStore({ dataDir: join(dir, 'db') });
+  const store = await openStore({ dataDir: join(dir, 'db'), databaseUrl: opts.databaseUrl });
   t.after(() => store.close());
   const audit = new MemoryAudit();
-  const svc = createCredentialServices({ store, vault, audit, clock, settings: { statusListSize: 1024 } });
+  const svc = createCredentialServices({ store, vault, audit, clock, settings: { statusListSize: 1024, ...opts.settings } });
   t.after(() => svc.close());
   const ts = new Tenants({ store, clock, audit });
   for (const id of tenants) {
     await ts.create({ id, name: id }, 'test');
     await svc.rotateIssuerKey(id, 'ES256', 'test');
   }
-  return { store, clock, audit, svc };
+  return { store, clock, audit, vault, svc };
+}
+
+/** A second server instance on the same store and vault (scale-out). */
+export function secondInstance(t: T, env: Env, settings: Partial<CredentialSettings> = {}): Env {
+  const svc = createCredentialServices({ store: env.store, vault: env.vault, audit: env.audit, clock: env.clock, settings: { statusListSize: 1024, ...settings } });
+  t.after(() => svc.close());
+  return { ...env, svc };
 }
 
 /** A phone: an SE key pair held by the test, registration, sync with ack, envelope opening. */
