@@ -4,3 +4,4 @@ export { runCity, setUpCity, type RunHandle } from './runner.ts';
 export { tenantsScenario, DEMO_TENANTS } from './scenarios/tenants.ts';
 export { witnessScenario } from './scenarios/witness.ts';
 export { vaultDrillScenario, runVaultDrill, type DrillResult } from './scenarios/vault-drill.ts';
+export { cityPkiScenario, demoFleet, SIM_ACTOR, type FleetDevice } from './scenarios/city-pki.ts';

@@ -18,6 +18,8 @@ describe('citytrust demo', () => {
     assert.ok(report.report.some((l) => /vault drill: zeroized in [\d.]+ ms, 0 key files left/.test(l)), report.report.join('\n'));
     assert.ok((report.stats['witness.consistency_ok'] ?? 0) >= 1, 'the witness checked a consistency proof');
     assert.equal(report.stats['witness.failures'] ?? 0, 0);
+    assert.ok((report.stats['devices.registered'] ?? 0) >= 100, 'the fleet of gates, doors, cars and meters is registered');
+    assert.ok(report.report.some((l) => /^devices: \d+ registered$/.test(l)), report.report.join('\n'));
     assert.ok(report.auditEvents > 5);
   });
 
