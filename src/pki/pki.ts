@@ -44,6 +44,7 @@ import { OcspResponder, responderKeyHash, type OcspAnswer, type OcspSigner } fro
 import { checkDnsName, checkIp, deviceUrn, DEVICE_PROFILE, dnsWithin, profileByName, PROFILE_TABLE, type Profile, type ProfileName } from './profiles.ts';
 import { randomSerial } from './serial.ts';
 import { DEFAULT_PKI_SETTINGS, type PkiSettings } from './settings.ts';
+import { CertificateWriter } from './writer.ts';
 
 const DAY = 86_400_000;
 /** Backdating absorbs small clock differences between us and devices. */
@@ -117,12 +118,14 @@ export class Pki implements DeviceCertificateHooks {
   readonly crls: CrlPublisher;
   readonly ocsp: OcspResponder;
   readonly #d: PkiDeps;
+  readonly #writer: CertificateWriter;
   readonly #ocspSigners = new Map<string, TimedSigner>();
   readonly #ocspSignerInflight = new Map<string, Promise<TimedSigner>>();
 
   constructor(deps: PkiDeps) {
     this.#d = deps;
     this.settings = { ...DEFAULT_PKI_SETTINGS, ...deps.settings };
+    this.#writer = new CertificateWriter(deps.store);
     this.cas = new CaRegistry({ store: deps.store, vault: deps.vault, clock: deps.clock, audit: deps.audit, settings: this.settings });
     this.crls = new CrlPublisher({ store: deps.store, clock: deps.clock, cas: this.cas, settings: this.settings });
     this.ocsp = new OcspResponder({ store: deps.store, clock: deps.clock, cas: this.cas, settings: this.settings, signerFor: (ca) => this.#ocspSigner(ca) });
@@ -293,10 +296,7 @@ export class Pki implements DeviceCertificateHooks {
       created_at: now,
       created_by: actor,
     };
-    await this.#d.store.transaction(async (trx) => {
-      if (inTransaction) await inTransaction(trx);
-      await trx.insertInto('pki_certificates').values(row).execute();
-    });
+    await this.#writer.write(row, inTransaction);
     // An `unknown` answer may be cached for a serial nobody had; serials are random, but be exact.
     this.ocsp.invalidate(serialText);
     await this.#d.audit.append({ actor, tenant: plan.tenant, action: 'pki.cert.issue', subject: serialText, details: { ca: ca.id, profile: profile.name, device: plan.device?.id ?? null, notAfter: row.not_after } });

@@ -48,6 +48,16 @@ describe('enrolment with a bootstrap token', () => {
     assert.equal(await certCount(p), 1);
   });
 
+  it('lets exactly one of two concurrent uses of a token win, while other enrolments in the same commit succeed', async (t) => {
+    const p = await openPki(t);
+    const token = await gate(p);
+    const other = await gate(p, 'gate-2');
+    const results = await Promise.allSettled([p.pki.enroll(makeCsr(keyPair()), token), p.pki.enroll(makeCsr(keyPair()), token), p.pki.enroll(makeCsr(keyPair()), other)]);
+    const codes = results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code: string }).code)).sort();
+    assert.deepEqual(codes, ['DEVICE_BOOTSTRAP_USED', 'ok', 'ok']);
+    assert.equal(await certCount(p), 2);
+  });
+
   it('refuses an expired token', async (t) => {
     const p = await openPki(t);
     const token = await gate(p);

@@ -1,0 +1,290 @@
+/**
+ * `npm run bench -- pki [--json] [--certs N] [--seconds S] [--connections C]`
+ *
+ * 1. Certificates issued and stored per second from P-256 CSRs, through the whole stack a
+ *    server runs (CSR checks, profile, vault signature, SQLite row, audit event), 16 at a time;
+ *    baseline: the floor of the same work in raw node:crypto + node:sqlite (sign a TBS with a
+ *    cached KeyObject, insert the row), in the same process.
+ * 2. OCSP responses per second over HTTP on loopback: `citytrust serve` in a child process,
+ *    a load generator in a worker thread (C connections, keep-alive where the server allows
+ *    it, cycling through requests for 200 certificates, counting only `successful` OCSP
+ *    answers); then `openssl ocsp -index … -port` answering for the same CA (its own delegated
+ *    responder certificate issued by the same issuing CA) under the same load. The generator
+ *    speaks HTTP/1.1 over raw sockets because openssl's responder answers HTTP/1.0 and closes
+ *    every connection, which autocannon cannot count; it reconnects when a server closes.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, sign as nodeSign, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer, connect } from 'node:net';
+import { DatabaseSync } from 'node:sqlite';
+import { performance } from 'node:perf_hooks';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { OCSPResponse } from '@peculiar/asn1-ocsp';
+import { argValue, report } from './lib.ts';
+import { loadConfig } from '../src/core/config.ts';
+import { silentLogger } from '../src/core/log.ts';
+import { closeContext, openContext } from '../src/server/context.ts';
+import { buildCertificate, nameDer } from '../src/pki/x509/build.ts';
+import { certFields } from '../src/pki/x509/cert-fields.ts';
+import { basicConstraints, extKeyUsage, keyUsage, ocspNoCheck, authorityKeyIdentifier } from '../src/pki/x509/extensions.ts';
+import { toPem } from '../src/pki/x509/der.ts';
+import { EKU_OCSP_SIGNING } from '../src/pki/x509/oids.ts';
+import { keyPair, makeCsr } from '../test/pki/helpers.ts';
+import { ocspRequest } from '../test/pki/ocsp-request.ts';
+
+const CERTS = argValue('certs', 3000);
+const SECONDS = argValue('seconds', 10);
+const CONNECTIONS = argValue('connections', 64);
+const CONCURRENCY = 16;
+const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;
+
+const dir = isMainThread ? mkdtempSync(join(tmpdir(), 'citytrust-bench-pki-')) : '';
+const dataDir = join(dir, 'data');
+const f = (n: string) => join(dir, n);
+const figures: Record<string, number> = {};
+const progress = (m: string) => process.stderr.write(`[pki bench] ${m}\n`);
+const notes: string[] = [];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Stops a child started with `detached: true` by signalling its whole process group (openssl -multi forks). */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const group = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, sig);
+    } catch {
+      // already gone
+    }
+  };
+  group('SIGTERM');
+  const t = setTimeout(() => group('SIGKILL'), 2000);
+  await exited;
+  clearTimeout(t);
+  group('SIGKILL');
+}
+
+/** The load generator (worker thread): raw HTTP/1.1 POSTs, a response counted only when it is a successful OCSP answer. */
+async function generate(o: { host: string; port: number; path: string; bodies: Buffer[]; connections: number; seconds: number }): Promise<{ ok: number; bad: number; reconnects: number; seconds: number }> {
+  const reqs = o.bodies.map((b) => Buffer.concat([Buffer.from(`POST ${o.path} HTTP/1.1\r\nHost: ${o.host}:${o.port}\r\nContent-Type: application/ocsp-request\r\nContent-Length: ${b.length}\r\n\r\n`), b]));
+  let ok = 0;
+  let bad = 0;
+  let reconnects = 0;
+  const end = performance.now() + o.seconds * 1000;
+  const started = performance.now();
+  const one = (k: number) =>
+    new Promise<void>((resolve) => {
+      let i = k;
+      let buf: Buffer = Buffer.alloc(0);
+      let sock = connect(o.port, o.host);
+      const send = () => sock.write(reqs[i++ % reqs.length]!);
+      const attach = () => {
+        sock.setNoDelay(true);
+        sock.on('connect', send);
+        sock.on('data', onData);
+        sock.on('error', () => undefined);
+        sock.on('close', onClose);
+      };
+      let closeAfter = false;
+      function onData(d: Buffer) {
+        buf = buf.length ? Buffer.concat([buf, d]) : d;
+        for (;;) {
+          const h = buf.indexOf('\r\n\r\n');
+          if (h < 0) return;
+          const head = buf.subarray(0, h).toString('latin1');
+          const m = /content-length:\s*(\d+)/i.exec(head);
+          const len = m ? Number(m[1]) : 0;
+          if (buf.length < h + 4 + len) return;
+          const body = buf.subarray(h + 4, h + 4 + len);
+          // OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED (0 = successful), ... }
+          const st = body.indexOf(Buffer.from([0x0a, 0x01]));
+          if (/^HTTP\/1\.[01] 200/.test(head) && st >= 0 && st <= 4 && body[st + 2] === 0) ok++;
+          else bad++;
+          buf = buf.subarray(h + 4 + len);
+          closeAfter = /^HTTP\/1\.0/.test(head) || /connection:\s*close/i.test(head);
+          if (performance.now() >= end) {
+            sock.destroy();
+            return resolve();
+          }
+          if (closeAfter) return; // wait for the close, then reconnect
+          send();
+        }
+      }
+      function onClose() {
+        if (performance.now() >= end) return resolve();
+        reconnects++;
+        buf = Buffer.alloc(0);
+        sock = connect(o.port, o.host);
+        attach();
+      }
+      attach();
+      // A stalled server must not hang the benchmark: stop at the deadline whatever happens.
+      setTimeout(() => {
+        sock.destroy();
+        resolve();
+      }, o.seconds * 1000 + 2000).unref();
+    });
+  await Promise.all(Array.from({ length: o.connections }, (_, k) => one(k)));
+  return { ok, bad, reconnects, seconds: (performance.now() - started) / 1000 };
+}
+
+async function load(url: string, bodies: Buffer[]): Promise<{ rps: number; bad: number; reconnects: number }> {
+  const u = new URL(url);
+  const w = new Worker(new URL(import.meta.url), { workerData: { host: u.hostname, port: Number(u.port), path: u.pathname, bodies, connections: CONNECTIONS, seconds: SECONDS } });
+  const r = await new Promise<{ ok: number; bad: number; reconnects: number; seconds: number }>((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  await w.terminate();
+  return { rps: r.ok / r.seconds, bad: r.bad, reconnects: r.reconnects };
+}
+
+async function postOnce(url: string, body: Buffer): Promise<number> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: new Uint8Array(body) });
+  return AsnConvert.parse(new Uint8Array(await res.arrayBuffer()), OCSPResponse).responseStatus;
+}
+
+if (!isMainThread) {
+  parentPort!.postMessage(await generate(workerData as Parameters<typeof generate>[0]));
+} else try {
+  // ---- 1. issuance ----
+  const config = loadConfig({ env: {}, overrides: { dataDir, 'vault.devUnseal': true } });
+  const ctx = await openContext(config, { logger: silentLogger() });
+  await ctx.pki.init('bench');
+  await ctx.tenants.create({ id: 'utility', name: 'Utility' }, 'bench');
+  await ctx.devices.register({ tenant: 'utility', id: 'meter-1', type: 'meter', site: 'bench' }, 'bench');
+  const csrs = Array.from({ length: CERTS }, () => makeCsr(keyPair('P-256')));
+  const warm = 100;
+  for (let i = 0; i < warm; i++) await ctx.pki.issue(null, { csr: csrs[i]!, tenant: 'utility', deviceId: 'meter-1' }, 'bench');
+  let next = warm;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      for (let i = next++; i < CERTS; i = next++) await ctx.pki.issue(null, { csr: csrs[i]!, tenant: 'utility', deviceId: 'meter-1' }, 'bench');
+    }),
+  );
+  figures.issue_store_per_s = (CERTS - warm) / ((performance.now() - t0) / 1000);
+  progress(`issued ${CERTS} certificates`);
+
+  // Baseline: sign + insert only, raw node:crypto and node:sqlite with the store's durability.
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const raw = new DatabaseSync(f('raw.sqlite'));
+  raw.exec('PRAGMA journal_mode = WAL');
+  raw.exec('PRAGMA synchronous = FULL');
+  raw.exec('create table c (serial text primary key, der blob not null)');
+  const ins = raw.prepare('insert into c (serial, der) values (?, ?)');
+  const tbs = randomBytes(420);
+  const t1 = performance.now();
+  let n = 0;
+  while (performance.now() - t1 < 2000) {
+    const sig = nodeSign('sha256', tbs, { key: privateKey, dsaEncoding: 'der' });
+    ins.run(randomBytes(16).toString('hex'), Buffer.concat([tbs, sig]));
+    n++;
+  }
+  figures.raw_sign_insert_per_s = n / ((performance.now() - t1) / 1000);
+  raw.close();
+
+  // ---- 2. OCSP: requests for 200 certificates, one revoked; openssl gets the same CA ----
+  const certs = await ctx.pki.listCertificates(null, { deviceId: 'meter-1', limit: 200 });
+  const ca = await ctx.pki.cas.get('meters-1');
+  await ctx.pki.revoke(null, certs[0]!.serial, 'keyCompromise', 'bench');
+  const pemToDer = (p: string) => new Uint8Array(Buffer.from(p.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64'));
+  const bodies = certs.map((c) => Buffer.from(ocspRequest(pemToDer(c.certificatePem), ca.certDer)));
+  // openssl's responder: its own key in a file, certified by the same meters CA through the vault.
+  const rk = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const rspki = new Uint8Array(rk.publicKey.export({ type: 'spki', format: 'der' }));
+  const rcert = await buildCertificate(
+    {
+      serial: randomBytes(16),
+      issuer: ca.subjectDer,
+      subject: nameDer([['CN', 'openssl OCSP responder (bench)']]),
+      notBefore: Date.now() - 60_000,
+      notAfter: Date.now() + 86_400_000,
+      spki: rspki,
+      extensions: [basicConstraints(false), keyUsage(['digitalSignature']), extKeyUsage([EKU_OCSP_SIGNING]), ocspNoCheck(), authorityKeyIdentifier(ca.keyIdentifier)],
+    },
+    ctx.pki.cas.signer(ca, 'bench'),
+  );
+  writeFileSync(f('rsigner.pem'), toPem('CERTIFICATE', rcert));
+  writeFileSync(f('rsigner.key'), rk.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  writeFileSync(f('ca.pem'), toPem('CERTIFICATE', ca.certDer));
+  const ymd = (ms: number) => new Date(ms).toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z';
+  const index = certs.map((c, i) => {
+    const fld = certFields(pemToDer(c.certificatePem));
+    const serial = fld.serial.toUpperCase();
+    return i === 0 ? `R\t${ymd(fld.notAfter)}\t${ymd(Date.now())},keyCompromise\t${serial}\tunknown\t/CN=${c.deviceId}` : `V\t${ymd(fld.notAfter)}\t\t${serial}\tunknown\t/CN=${c.deviceId}`;
+  });
+  writeFileSync(f('index.txt'), `${index.join('\n')}\n`);
+  writeFileSync(f('index.txt.attr'), 'unique_subject = no\n');
+  await closeContext(ctx);
+
+  // Our responder: `citytrust serve` as a child process.
+  const ours = spawn(process.execPath, [CLI, 'serve', '-d', dataDir, '--port', '0', '--json'], { env: { ...process.env, CITYTRUST_VAULT_DEV_UNSEAL: 'true', CITYTRUST_LOG_LEVEL: 'error' }, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    ours.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const line = buf.split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve((JSON.parse(line) as { listening: string }).listening);
+    });
+    ours.once('exit', (c) => reject(new Error(`server exited ${c}`)));
+  });
+  if ((await postOnce(`${url}/pki/ocsp`, bodies[1]!)) !== 0) throw new Error('our responder did not answer successfully');
+  progress(`loading citytrust at ${url}`);
+  const a = await load(`${url}/pki/ocsp`, bodies);
+  figures.ocsp_citytrust_per_s = a.rps;
+  notes.push(`citytrust: ${a.bad} answers not successful, ${a.reconnects} reconnects`);
+  await stop(ours);
+
+  // openssl's responder (one process, as `openssl ocsp -index … -port` runs by default).
+  for (const multi of [0]) {
+    const port = await freePort();
+    const args = ['ocsp', '-index', f('index.txt'), '-port', String(port), '-rsigner', f('rsigner.pem'), '-rkey', f('rsigner.key'), '-CA', f('ca.pem'), '-nmin', '60', '-ignore_err', ...(multi ? ['-multi', String(multi)] : [])];
+    const ossl = spawn('openssl', args, { stdio: 'ignore', cwd: dir, detached: true });
+    // Ready when it answers a real request successfully (with -multi it prints nothing useful).
+    let ready = false;
+    for (let i = 0; i < 50 && !ready; i++) {
+      try {
+        const st = execFileSync('curl', ['-sS', '--max-time', '2', '-H', 'content-type: application/ocsp-request', '--data-binary', '@-', `http://127.0.0.1:${port}/`], { input: bodies[1]!, stdio: ['pipe', 'pipe', 'ignore'] });
+        ready = AsnConvert.parse(new Uint8Array(st), OCSPResponse).responseStatus === 0;
+      } catch {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    if (!ready) throw new Error('openssl responder did not answer successfully');
+    progress(`loading openssl${multi ? ' -multi 2' : ''} on ${port}`);
+    const o = await load(`http://127.0.0.1:${port}/`, bodies);
+    figures[multi ? 'ocsp_openssl_multi2_per_s' : 'ocsp_openssl_per_s'] = o.rps;
+    notes.push(`openssl${multi ? ' -multi 2' : ''}: ${o.bad} answers not successful, ${o.reconnects} reconnects (it closes every connection)`);
+    await stop(ossl);
+  }
+
+  report(
+    {
+      bench: 'pki',
+      figures,
+      ratios: {
+        issue_vs_goal_1000: figures.issue_store_per_s! / 1000,
+        issue_vs_raw_floor: figures.issue_store_per_s! / figures.raw_sign_insert_per_s!,
+        ocsp_vs_goal_10000: figures.ocsp_citytrust_per_s! / 10_000,
+        ocsp_vs_openssl: figures.ocsp_citytrust_per_s! / figures.ocsp_openssl_per_s!,
+      },
+    },
+    [`${CERTS - warm} certificates from P-256 CSRs, ${CONCURRENCY} in flight; OCSP: ${CONNECTIONS} connections for ${SECONDS}s each, 200 distinct requests without nonce`, ...notes],
+  );
+} finally {
+  if (isMainThread) rmSync(dir, { recursive: true, force: true });
+}
