@@ -117,45 +117,46 @@ export class ReaderIngest {
     if (new Set(seqs).size !== seqs.length) throw new CityTrustError('READER_UPLOAD_INVALID', 'a batch repeats a sequence number');
     const lastSeq = Math.max(...seqs);
     const fresh = await this.#d.store.transaction(async (trx) => {
-      const known = new Set<number>();
-      for (let i = 0; i < seqs.length; i += 500) {
-        const rows = await trx.selectFrom('reader_events').select('seq').where('tenant_id', '=', a.tenant).where('reader_id', '=', id).where('instance', '=', instance).where('seq', 'in', seqs.slice(i, i + 500)).execute();
-        for (const r of rows) known.add(Number(r.seq));
+      // Insert-or-ignore, and count what was actually inserted: two uploads of the same events racing
+      // (a retry while the first is in flight, two server instances) store and count each event once.
+      const inserted = new Set<number>();
+      for (let i = 0; i < events.length; i += 200) {
+        const rows = await trx
+          .insertInto('reader_events')
+          .values(
+            events.slice(i, i + 200).map((e) => ({
+              tenant_id: a.tenant,
+              reader_id: id,
+              instance,
+              seq: e.seq,
+              at: e.at,
+              received_at: now,
+              site: e.site,
+              allow: e.allow ? 1 : 0,
+              reason: e.reason,
+              code: e.code ?? null,
+              by_party: e.by,
+              resource: e.resource ?? null,
+              zones: e.zones ? JSON.stringify(e.zones) : null,
+              credential_id: e.credentialId ?? null,
+              issuer: e.issuer ?? null,
+              status_stale: e.statusStale ? 1 : 0,
+              session: e.session ?? null,
+              batch_hash: hash,
+            })),
+          )
+          .onConflict((oc) => oc.columns(['tenant_id', 'reader_id', 'instance', 'seq']).doNothing())
+          .returning('seq')
+          .execute();
+        for (const r of rows) inserted.add(Number(r.seq));
       }
-      const add = events.filter((e) => !known.has(e.seq));
+      const add = events.filter((e) => inserted.has(e.seq));
       if (add.length > 0) {
         await trx
           .insertInto('reader_event_batches')
           .values({ hash, tenant_id: a.tenant, reader_id: id, signed: bytes, first_seq: Math.min(...seqs), last_seq: lastSeq, count: add.length, received_at: now })
           .onConflict((oc) => oc.column('hash').doNothing())
           .execute();
-        for (let i = 0; i < add.length; i += 200) {
-          await trx
-            .insertInto('reader_events')
-            .values(
-              add.slice(i, i + 200).map((e) => ({
-                tenant_id: a.tenant,
-                reader_id: id,
-                instance,
-                seq: e.seq,
-                at: e.at,
-                received_at: now,
-                site: e.site,
-                allow: e.allow ? 1 : 0,
-                reason: e.reason,
-                code: e.code ?? null,
-                by_party: e.by,
-                resource: e.resource ?? null,
-                zones: e.zones ? JSON.stringify(e.zones) : null,
-                credential_id: e.credentialId ?? null,
-                issuer: e.issuer ?? null,
-                status_stale: e.statusStale ? 1 : 0,
-                session: e.session ?? null,
-                batch_hash: hash,
-              })),
-            )
-            .execute();
-        }
       }
       const granted = add.filter((e) => e.allow).length;
       const alerts = add.filter(isAlert).length;
@@ -191,14 +192,12 @@ export class ReaderIngest {
     now: number,
     c: { events: number; granted: number; denied: number; alerts: number; lastSeq: number; upload: boolean },
   ): Promise<void> {
-    const row = await trx.selectFrom('readers').select(['last_seq']).where('tenant_id', '=', a.tenant).where('id', '=', id).executeTakeFirst();
-    if (!row) {
-      await trx
-        .insertInto('readers')
-        .values({ tenant_id: a.tenant, id, site: a.site, profile: a.profile, first_seen: now, last_seen: now, last_upload_at: c.upload ? now : null, last_seq: c.lastSeq, events_total: c.events, granted_total: c.granted, denied_total: c.denied, alerts_total: c.alerts })
-        .execute();
-      return;
-    }
+    // Insert-or-ignore, then add: concurrent first uploads of a reader create one row.
+    await trx
+      .insertInto('readers')
+      .values({ tenant_id: a.tenant, id, site: a.site, profile: a.profile, first_seen: now, last_seen: now, last_upload_at: null, last_seq: 0, events_total: 0, granted_total: 0, denied_total: 0, alerts_total: 0 })
+      .onConflict((oc) => oc.columns(['tenant_id', 'id']).doNothing())
+      .execute();
     await trx
       .updateTable('readers')
       .set((eb) => ({
@@ -206,7 +205,7 @@ export class ReaderIngest {
         profile: a.profile,
         last_seen: now,
         ...(c.upload && { last_upload_at: now }),
-        last_seq: Math.max(Number(row.last_seq), c.lastSeq),
+        last_seq: eb.case().when('last_seq', '<', c.lastSeq).then(c.lastSeq).else(eb.ref('last_seq')).end(),
         events_total: eb('events_total', '+', c.events),
         granted_total: eb('granted_total', '+', c.granted),
         denied_total: eb('denied_total', '+', c.denied),
