@@ -18,13 +18,19 @@ describe('citytrust reader', () => {
     t.after(tmp.remove);
     const data = join(tmp.dir, 'data');
     const home = join(tmp.dir, 'reader');
-    ok(['init', '-d', data, '--dev-unseal']);
-    ok(['tenant', 'create', 'acme', '--name', 'Acme', '-d', data]);
-    ok(['ca', 'init', '-d', data]);
-    ok(['device', 'register', 'door-12', '--tenant', 'acme', '--type', 'reader', '--site', 'hq', '-d', data]);
-    const token = (JSON.parse(ok(['device', 'bootstrap', 'door-12', '--tenant', 'acme', '--json', '-d', data])) as { token: string }).token;
+    const admin = (JSON.parse(ok(['init', '-d', data, '--dev-unseal', '--json'])) as { token: string }).token;
     const { child, url } = await startServer(['-d', data]);
     t.after(() => child.kill());
+    // Set-up through the API (each CLI process costs seconds): tenant, CA hierarchy, the device, its token.
+    const api = async (path: string, body: unknown) => {
+      const r = await fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      assert.ok(r.status < 300, `${path}: ${r.status} ${await r.clone().text()}`);
+      return (await r.json()) as Record<string, unknown>;
+    };
+    await api('/v1/tenants', { id: 'acme', name: 'Acme' });
+    await api('/v1/pki/init', {});
+    await api('/v1/devices', { tenant: 'acme', id: 'door-12', type: 'reader', site: 'hq' });
+    const token = (await api('/v1/devices/acme/door-12/bootstrap', {})).token as string;
     const root = (await (await fetch(`${url}/v1/credentials/root`)).json()) as { spki: string };
     const cfg = join(tmp.dir, 'door-12.json');
     writeFileSync(cfg, JSON.stringify({ readerId: 'door-12', tenant: 'acme', site: 'hq', resources: ['door:hq/floor3/d12'], serverUrl: url }));
