@@ -9,6 +9,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { CityTrustError } from '../core/errors.ts';
+import { concatBytes } from '../core/bytes.ts';
 import { decodeCbor, encodeCbor, fromCoseKey, toCoseKey, type CborLimits } from '../crypto/index.ts';
 import { grantsFromCbor, grantsToCbor, type Grants } from './grants.ts';
 
@@ -85,8 +86,49 @@ export function claimsToCbor(c: CredentialClaims): Map<number, unknown> {
   return m;
 }
 
+// The claim keys in the order RFC 8949 §4.2.1 sorts their encodings: 0x01 … 0x08, 0x19ffff, 0x3a00010000.
+const CLAIM_ORDER = [CLAIM.iss, CLAIM.sub, CLAIM.exp, CLAIM.nbf, CLAIM.iat, CLAIM.cti, CLAIM.cnf, CLAIM.status, CLAIM.grants] as const;
+const CLAIM_KEY_BYTES = new Map<number, Uint8Array>(CLAIM_ORDER.map((k) => [k, encodeCbor(k)]));
+const cnfBytes = new WeakMap<KeyObject, Uint8Array>();
+const grantsBytes = new WeakMap<Grants, Uint8Array>();
+
+/**
+ * The deterministic CBOR of the claims, equal byte for byte to encodeCbor(claimsToCbor(c)) (a test
+ * holds them equal). An issuer repeats the same holder key and template grants across many
+ * credentials, so their encodings are kept (per KeyObject, and per frozen grants object) and the map
+ * is assembled from its entries in canonical key order instead of being sorted again each time.
+ */
 export function encodeClaims(c: CredentialClaims): Uint8Array {
-  return encodeCbor(claimsToCbor(c));
+  let cnf = cnfBytes.get(c.holderKey);
+  if (cnf === undefined) {
+    cnf = encodeCbor(new Map([[CNF_COSE_KEY, holderCoseKey(c.holderKey)]]));
+    cnfBytes.set(c.holderKey, cnf);
+  }
+  let grants = grantsBytes.get(c.grants);
+  if (grants === undefined) {
+    grants = encodeCbor(grantsToCbor(c.grants));
+    // Only a frozen (validated) grants object is known not to change under its cached bytes.
+    if (Object.isFrozen(c.grants)) grantsBytes.set(c.grants, grants);
+  }
+  const values: Record<number, Uint8Array | undefined> = {
+    [CLAIM.iss]: encodeCbor(c.iss),
+    [CLAIM.sub]: c.sub === undefined ? undefined : encodeCbor(c.sub),
+    [CLAIM.exp]: encodeCbor(c.exp),
+    // nbf equal to iat is left out, as in claimsToCbor.
+    [CLAIM.nbf]: c.nbf === c.iat ? undefined : encodeCbor(c.nbf),
+    [CLAIM.iat]: encodeCbor(c.iat),
+    [CLAIM.cti]: encodeCbor(c.cti),
+    [CLAIM.cnf]: cnf,
+    [CLAIM.status]: c.status === undefined ? undefined : encodeCbor(new Map([['status_list', new Map<string, unknown>([['idx', c.status.idx], ['uri', c.status.uri]])]])),
+    [CLAIM.grants]: grants,
+  };
+  const parts: Uint8Array[] = [];
+  for (const k of CLAIM_ORDER) {
+    const v = values[k];
+    if (v !== undefined) parts.push(CLAIM_KEY_BYTES.get(k) as Uint8Array, v);
+  }
+  // A map of at most 9 entries: its head is one byte (major type 5, RFC 8949 §3.1).
+  return concatBytes(Uint8Array.of(0xa0 | (parts.length / 2)), ...parts);
 }
 
 /** Parses the claims of a verified payload. Every claim we issue is checked for type and shape. */

@@ -125,7 +125,9 @@ export class CredentialIssuer {
     if (input.grants !== undefined && (input.grants === null || typeof input.grants !== 'object' || Array.isArray(input.grants))) {
       throw new CityTrustError('CREDENTIAL_GRANTS_INVALID', 'grants is an object');
     }
-    if (template) grants = validateGrants({ ...template.grants, ...(input.grants as object | undefined) });
+    // A template's grants were validated when it was stored and are frozen: reused as they are.
+    if (template && input.grants === undefined) grants = template.grants;
+    else if (template) grants = validateGrants({ ...template.grants, ...(input.grants as object) });
     else if (input.grants !== undefined) grants = validateGrants(input.grants);
     else throw new CityTrustError('INPUT_INVALID', 'give a template or grants');
     const nbf = time(input.validFrom, 'validFrom') ?? now;

@@ -26,7 +26,7 @@ interface Slot {
   jobs: number;
 }
 
-const MAX_BATCH = 64;
+const MAX_BATCH = 256;
 const KNOWN_CODES = new Set<string>(allErrorCodes());
 // The worker file next to this one, in the same form (.ts from source, .js from dist).
 const WORKER_URL = new URL(`./seal-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { Insertable, Transaction } from 'kysely';
 import { CityTrustError, isCityTrustError } from '../core/errors.ts';
-import { fromBase64Url, toBase64Url } from '../core/bytes.ts';
+import { bytesEqual, fromBase64Url, toBase64Url } from '../core/bytes.ts';
 import { encodeCbor, exportRawPublicKey, importRawPublicKey, sha256, verifySignature } from '../crypto/index.ts';
 import type { Database } from '../store/schema.ts';
 import { keyIdOf } from './trust.ts';
@@ -91,6 +91,7 @@ export class Wallets {
   readonly #deps: CredentialDeps;
   readonly #settings: CredentialSettings;
   readonly #keyCache = new Map<string, { at: number; tenant: string; value: SealingKey }>();
+  readonly #keyLoads = new Map<string, Promise<SealingKey>>();
   readonly #sealer: SealPool;
 
   /** `sealer` seals envelopes (a worker pool); by default they are sealed inline. */
@@ -179,17 +180,26 @@ export class Wallets {
     const hit = this.#keyCache.get(id);
     const now = this.#deps.clock.now();
     if (hit && hit.tenant === tenant && now - hit.at < 5000) return hit.value;
-    const value = await this.#loadSealingKey(tenant, id);
+    // Concurrent issuances to one wallet share one reload instead of each importing the key.
+    const key = `${tenant}/${id}`;
+    let pending = this.#keyLoads.get(key);
+    if (!pending) {
+      pending = this.#loadSealingKey(tenant, id, hit?.tenant === tenant ? hit.value : undefined).finally(() => this.#keyLoads.delete(key));
+      this.#keyLoads.set(key, pending);
+    }
+    const value = await pending;
     if (this.#keyCache.size > 10_000) this.#keyCache.clear();
     this.#keyCache.set(id, { at: now, tenant, value });
     return value;
   }
 
-  async #loadSealingKey(tenant: string, id: string): Promise<SealingKey> {
+  async #loadSealingKey(tenant: string, id: string, previous: SealingKey | undefined): Promise<SealingKey> {
     const r = await this.#deps.store.db.selectFrom('wallets').select(['public_key', 'kid', 'state']).where('id', '=', id).where('tenant_id', '=', tenant).executeTakeFirst();
     if (!r) throw new CityTrustError('WALLET_NOT_FOUND', 'no such wallet');
     if (r.state !== 'active') throw new CityTrustError('WALLET_INACTIVE', 'the wallet was deactivated');
     const point = new Uint8Array(r.public_key);
+    // The same key as before keeps its KeyObject, and with it the encodings cached for it (./claims.ts).
+    if (previous && bytesEqual(previous.point, point) && bytesEqual(previous.kid, new Uint8Array(r.kid))) return previous;
     return Object.freeze({ key: importRawPublicKey('P-256', point), kid: new Uint8Array(r.kid), point });
   }
 

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CborTag, decodeCbor, encodeCbor, generateKeyPair, keyObjectSigner, createCoseSign1, exportRawPublicKey } from '../../src/crypto/index.ts';
-import { createCredential, CredentialTrust, decodeClaims, verifyCredential, verifyHolderSignature } from '../../src/credentials/device.ts';
+import { claimsToCbor, createCredential, CredentialTrust, decodeClaims, encodeClaims, validateGrants, verifyCredential, verifyHolderSignature, type CredentialClaims } from '../../src/credentials/device.ts';
 import { createSignature } from '../../src/crypto/index.ts';
 import { claimsFor, issue, makeChain, makeIssuer, NOW, NOW_S, throwsCode } from './helpers.ts';
 
@@ -51,6 +51,24 @@ describe('a typical transit ticket', () => {
     const m = decodeCbor(payload, { maxBytes: 1024, maxDepth: 8, maxItems: 256 }) as Map<number, unknown>;
     const coseKey = (m.get(8) as Map<number, Map<number, unknown>>).get(1)!;
     assert.equal(typeof coseKey.get(-3), 'boolean');
+  });
+
+  it('encodes its claims exactly as the generic deterministic encoder does, whichever claims are present', async () => {
+    const chain = await makeChain();
+    const variants: Partial<CredentialClaims>[] = [
+      {},
+      { sub: 'rider-7' },
+      { nbf: NOW_S + 60 },
+      { status: undefined },
+      { grants: validateGrants({ resources: ['door:hq/floor3/*'], attributes: ['staff'], uses: 3, userVerificationSeconds: 30 }) },
+      { grants: { zones: ['A'] } }, // not frozen: encoded afresh each time
+      { iss: 'x'.repeat(64), exp: 2 ** 40, iat: 0, nbf: 0, status: { idx: 0, uri: 'ct:abcd' } },
+    ];
+    for (const v of variants) {
+      const c = claimsFor(chain, v);
+      assert.deepEqual(encodeClaims(c), encodeCbor(claimsToCbor(c)), JSON.stringify(Object.keys(v)));
+      assert.deepEqual(encodeClaims(c), encodeClaims(c), 'the cached encodings give the same bytes again');
+    }
   });
 
   it('verifies with an EdDSA issuer key as well', async () => {
