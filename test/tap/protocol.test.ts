@@ -66,4 +66,20 @@ describe('a tap over the in-memory link', () => {
     assert.equal(ws.state, 'failed');
     assert.equal(ws.outcome.code, 'TAP_UNEXPECTED_MESSAGE');
   });
+
+  it('answers a ReaderHello of another protocol version with TAP_VERSION_UNSUPPORTED, before any key work', async () => {
+    const w = await world();
+    const { responder, outcomes } = w.wallet([await w.credential({ resources: ['door:hq/**'] })]);
+    const out = await w.reader.tap(memoryLink(responder, { intercept: (m, dir) => (dir === 'reader-to-wallet' && m[1] === MSG.readerHello ? Uint8Array.from([...m.subarray(0, 2), 0x02, ...m.subarray(3)]) : m) }));
+    assert.equal(out.reason, 'TAP_VERSION_UNSUPPORTED');
+    assert.equal(out.by, 'wallet');
+    assert.equal(outcomes[0]!.code, 'TAP_VERSION_UNSUPPORTED');
+  });
+
+  it('takes only TAP_* codes from a peer: anything else in an error frame reads as TAP_MESSAGE_MALFORMED', async () => {
+    const w = await world();
+    const out = await w.reader.tap(memoryLink({ handle: async () => Uint8Array.from([0x82, 0x00, 0x65, ...Buffer.from('HELLO')]) }));
+    assert.equal(out.reason, 'TAP_MESSAGE_MALFORMED');
+    assert.equal(out.by, 'wallet');
+  });
 });
