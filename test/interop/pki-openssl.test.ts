@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { enrolDevice, interopCity, type InteropCity } from '../pki/interop-city.ts';
 
 let c: InteropCity;
@@ -86,6 +86,12 @@ describe('EST (RFC 7030) with openssl and curl', () => {
     const reenroll = () => c.sh('curl', ['-sS', '--cacert', 'root.pem', '--cert', d.cert, '--key', d.key, '-H', 'Content-Type: application/pkcs10', '--data-binary', '@reader-3-new.b64', '-w', '\n%{http_code}', `${c.url}/.well-known/est/simplereenroll`]);
     const ok = reenroll();
     assert.match(ok.out, /\n200$/, ok.out);
+    // The REST renewal takes the same client certificate.
+    const body = JSON.stringify({ csr: readFileSync(c.f('reader-3-new.csr'), 'utf8') });
+    const rest = c.sh('curl', ['-sS', '--cacert', 'root.pem', '--cert', d.cert, '--key', d.key, '-H', 'content-type: application/json', '--data-binary', body, `${c.url}/v1/pki/renew`]);
+    assert.equal((JSON.parse(rest.out) as { profile: string }).profile, 'reader', rest.out);
+    const anonymous = c.sh('curl', ['-sS', '--cacert', 'root.pem', '-H', 'content-type: application/json', '--data-binary', body, `${c.url}/v1/pki/renew`]);
+    assert.match(anonymous.out, /PKI_CLIENT_CERT_REQUIRED/);
     c.api('POST', `/v1/pki/certificates/${d.serial}/revoke`, { reason: 'keyCompromise' });
     const refused = reenroll();
     assert.match(refused.out, /PKI_CLIENT_CERT_REVOKED/);

@@ -29,11 +29,11 @@ export interface TestPki {
 export const T0 = Date.UTC(2026, 10, 22, 12);
 
 /** A PKI with its hierarchy created, and tenants `transit` and `utility`. */
-export async function openPki(t: { after: (fn: () => Promise<void> | void) => void }, settings: Partial<PkiSettings> = {}, init = true): Promise<TestPki> {
+export async function openPki(t: { after: (fn: () => Promise<void> | void) => void }, settings: Partial<PkiSettings> = {}, init = true, databaseUrl?: string): Promise<TestPki> {
   const dir = mkdtempSync(join(tmpdir(), 'citytrust-pki-'));
   const clock = new FixedClock(T0);
   const audit = new MemoryAudit();
-  const store = await openStore({ dataDir: dir });
+  const store = await openStore({ dataDir: dir, databaseUrl });
   const vault = await SoftwareVault.open({ dataDir: join(dir, 'vault'), clock, logger: silentLogger(), audit, usageFlushMs: 0 });
   await vault.init({ actor: 'test', tenant: null }, { shares: 1, threshold: 1 });
   const tenants = new Tenants({ store, clock, audit });
