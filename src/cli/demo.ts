@@ -9,7 +9,7 @@ import { CityTrustError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
 import { buildServer } from '../server/app.ts';
 import { closeContext, openContext } from '../server/context.ts';
-import { Stats, cityPkiScenario, runCity, setUpCity, tenantsScenario, vaultDrillScenario, witnessScenario, type Scenario, type SimOptions, type World } from '../sim/index.ts';
+import { Stats, cityPkiScenario, residentsScenario, runCity, setUpCity, tenantsScenario, vaultDrillScenario, witnessScenario, type Scenario, type SimOptions, type World } from '../sim/index.ts';
 import { action, configFrom, withCommon, type GlobalOptions } from './common.ts';
 
 interface DemoOptions extends GlobalOptions {
@@ -29,7 +29,7 @@ function positive(name: string, v: string | undefined, max: number): number | un
 
 /** The scenarios of the demo city, in the order they are set up and started. */
 export function demoScenarios(): Scenario[] {
-  return [tenantsScenario, cityPkiScenario, witnessScenario(), vaultDrillScenario()];
+  return [tenantsScenario, cityPkiScenario, residentsScenario(), witnessScenario(), vaultDrillScenario()];
 }
 
 export function demoCommand(): Command {
@@ -37,7 +37,7 @@ export function demoCommand(): Command {
     .description('run the demo city on the embedded defaults (SQLite, local keys) until Ctrl-C or --duration')
     .option('-p, --port <port>', 'HTTP port (default 8080)')
     .option('--duration <seconds>', 'stop after this many seconds and print a final report')
-    .option('--residents <n>', 'residents and visitors with wallets', '200')
+    .option('--residents <n>', 'residents with wallets (visitors are added, one per 50)', '50')
     .option('--meters <n>', 'smart meters', '100')
     .option('--rate <taps/s>', 'taps per second across the city', '20')
     .addHelpText('after', '\nExamples:\n  npm start\n  npm start -- --duration 60 --rate 500\n  citytrust demo --data-dir /tmp/city --port 9090 --json')

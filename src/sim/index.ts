@@ -5,3 +5,4 @@ export { tenantsScenario, DEMO_TENANTS } from './scenarios/tenants.ts';
 export { witnessScenario } from './scenarios/witness.ts';
 export { vaultDrillScenario, runVaultDrill, type DrillResult } from './scenarios/vault-drill.ts';
 export { cityPkiScenario, demoFleet, SIM_ACTOR, type FleetDevice } from './scenarios/city-pki.ts';
+export { residentsScenario, type ResidentsScenario, type Card, type CardKind } from './scenarios/residents.ts';

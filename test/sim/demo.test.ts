@@ -20,6 +20,7 @@ describe('citytrust demo', () => {
     assert.equal(report.stats['witness.failures'] ?? 0, 0);
     assert.ok((report.stats['devices.registered'] ?? 0) >= 100, 'the fleet of gates, doors, cars and meters is registered');
     assert.ok(report.report.some((l) => /^devices: \d+ registered$/.test(l)), report.report.join('\n'));
+    assert.ok((report.stats['credentials.issued'] ?? 0) >= 50, 'residents and visitors hold synced credentials');
     assert.ok(report.auditEvents > 5);
   });
 

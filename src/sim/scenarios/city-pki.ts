@@ -25,11 +25,11 @@ export function demoFleet(o: Pick<SimOptions, 'residents' | 'meters'>): FleetDev
   const add = (tenant: string, prefix: string, type: DeviceType, n: number, site: (i: number) => string, label: string) => {
     for (let i = 1; i <= n; i++) out.push({ tenant, id: `${prefix}-${String(i).padStart(3, '0')}`, type, site: site(i), label: `${label} ${i}` });
   };
-  add('metro', 'gate', 'gate', 2 * scale, (i) => `station/${i % 2 === 0 ? 'B' : 'A'}`, 'fare gate');
-  add('metro', 'validator', 'reader', scale, (i) => `train/${i}`, 'on-train validator');
-  add('campus', 'door', 'reader', 2 * scale, (i) => `campus/door-${i}`, 'door reader');
-  add('buildings', 'door', 'reader', 3, (i) => `city-hall/door-${i}`, 'door reader');
-  add('carshare', 'car', 'vehicle', scale, (i) => `fleet/${i}`, 'shared car');
+  add('metro', 'gate', 'gate', 2 * scale, (i) => `station-${i % 2 === 0 ? 'b' : 'a'}`, 'fare gate');
+  add('metro', 'validator', 'reader', scale, (i) => `train-${i}`, 'on-train validator');
+  add('campus', 'door', 'reader', 2 * scale, () => 'campus', 'door reader');
+  add('buildings', 'door', 'reader', 3, () => 'city-hall', 'door reader');
+  add('carshare', 'car', 'vehicle', scale, () => 'fleet', 'shared car');
   add('utility', 'meter', 'meter', o.meters, (i) => `district-${1 + (i % 4)}`, 'smart meter');
   return out;
 }
