@@ -20,6 +20,8 @@ export interface Epoch {
   readonly sessionKey: KeyObject;
   /** The certificate key as a WebCrypto key: verification runs on the libuv pool, off the event loop. */
   readonly verifyKey: webcrypto.CryptoKey;
+  /** The same key for the worker pool (src/metering/verify-pool.ts). */
+  readonly publicKey: KeyObject;
   readonly serial: string;
   readonly spki: Uint8Array;
   readonly notAfter: number;
@@ -140,6 +142,7 @@ export class MeterCache {
       keyId: new Uint8Array(r.key_id),
       sessionKey,
       verifyKey: await toVerifyKey(spki),
+      publicKey: importSpkiPublicKey('P-256', spki),
       serial: r.cert_serial,
       spki,
       notAfter: Number(r.cert_not_after),

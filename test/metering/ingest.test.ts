@@ -125,6 +125,16 @@ describe('ingest of meter frames', () => {
     assert.equal((await h.ingest.submit('utility', 'm-1', good)).status, 'stored');
   });
 
+  it('checks signatures on worker threads the same way', async (t) => {
+    const h = await openHeadEnd(t, { verifyThreads: 1 });
+    const m = await readyMeter(h, 'm-1');
+    quarter(h, m);
+    const good = m.reading();
+    const forged = good.slice();
+    forged[forged.length - 1]! ^= 1;
+    assert.deepEqual((await Promise.all([h.ingest.submit('utility', 'm-1', forged), h.ingest.submit('utility', 'm-1', good)])).map((o) => o.code ?? o.status), ['METER_SIGNATURE_INVALID', 'stored']);
+  });
+
   it('ignores frames for unknown meters without writing anything', async (t) => {
     const h = await openHeadEnd(t);
     const mm = await manualMeter(h, 'm-1');
