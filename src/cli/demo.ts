@@ -9,7 +9,7 @@ import { CityTrustError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
 import { buildServer } from '../server/app.ts';
 import { closeContext, openContext } from '../server/context.ts';
-import { Stats, cityPkiScenario, residentsScenario, runCity, setUpCity, tenantsScenario, vaultDrillScenario, witnessScenario, type Scenario, type SimOptions, type World } from '../sim/index.ts';
+import { Stats, cityPkiScenario, residentsScenario, runCity, tapsScenario, setUpCity, tenantsScenario, vaultDrillScenario, witnessScenario, type Scenario, type SimOptions, type World } from '../sim/index.ts';
 import { action, configFrom, withCommon, type GlobalOptions } from './common.ts';
 
 interface DemoOptions extends GlobalOptions {
@@ -29,7 +29,8 @@ function positive(name: string, v: string | undefined, max: number): number | un
 
 /** The scenarios of the demo city, in the order they are set up and started. */
 export function demoScenarios(): Scenario[] {
-  return [tenantsScenario, cityPkiScenario, residentsScenario(), witnessScenario(), vaultDrillScenario()];
+  const residents = residentsScenario();
+  return [tenantsScenario, cityPkiScenario, residents, tapsScenario(residents), witnessScenario(), vaultDrillScenario()];
 }
 
 export function demoCommand(): Command {

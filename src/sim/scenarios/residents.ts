@@ -18,6 +18,8 @@ export interface Card {
   readonly tenant: string;
   readonly holder: string;
   readonly credentialId: string;
+  /** The status list the credential's index is in. */
+  readonly statusList: string;
   readonly wallet: Wallet;
   /** Seconds since the epoch. */
   readonly validUntil: number;
@@ -75,7 +77,7 @@ export function residentsScenario(): ResidentsScenario {
         const issued = await svc.issuer.issue(tenant, { walletId: reg.id, template, ...(extra.grants && { grants: extra.grants }), ...(extra.validUntil !== undefined && { validUntil: extra.validUntil }) }, SIM_ACTOR);
         await wallet.sync(reg.id, direct);
         w.stats.inc('credentials.issued');
-        cards.push({ kind, tenant, holder, credentialId: issued.id, wallet, validUntil: issued.validUntil });
+        cards.push({ kind, tenant, holder, credentialId: issued.id, statusList: issued.statusList, wallet, validUntil: issued.validUntil });
       };
       const residents = w.options.residents;
       const visitors = Math.max(2, Math.ceil(residents / 50));
