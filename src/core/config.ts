@@ -121,7 +121,6 @@ export interface Config {
   mqtt: { embedded: boolean; host: string; port: number; tls: boolean; url: string | undefined; clientId: string };
   metering: {
     batchSize: number;
-    verifyThreads: number;
     maxClockSkewMs: number;
     readingIntervalMs: number;
     redeliveryWindowMs: number;

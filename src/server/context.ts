@@ -90,7 +90,7 @@ export async function openContext(config: Config, opts: OpenContextOptions = {})
       devices,
       settings: {
         identityCacheMs: m.identityCacheMs,
-        ingest: { batchSize: m.batchSize, verifyThreads: m.verifyThreads, maxClockSkewMs: m.maxClockSkewMs, readingIntervalMs: m.readingIntervalMs, redeliveryWindowMs: m.redeliveryWindowMs },
+        ingest: { batchSize: m.batchSize, maxClockSkewMs: m.maxClockSkewMs, readingIntervalMs: m.readingIntervalMs, redeliveryWindowMs: m.redeliveryWindowMs },
         commands: { commandTtlMs: m.commandTtlMs, approvalTtlMs: m.approvalTtlMs, bulkThreshold: m.bulkThreshold, bulkApprovals: m.bulkApprovals, guard: m.guard },
       },
     });
