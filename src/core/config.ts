@@ -81,7 +81,6 @@ export const SETTINGS = {
   'mqtt.url': { kind: 'string', env: 'CITYTRUST_MQTT_URL', doc: 'External broker (mqtt:// or mqtts://, e.g. Mosquitto) the head-end joins instead of embedding one; with mqtts:// it presents a tls-client certificate from the city PKI.' },
   'mqtt.clientId': { kind: 'string', env: 'CITYTRUST_MQTT_CLIENT_ID', default: 'citytrust-headend', doc: 'Client id of the head-end\'s persistent session on an external broker (unique per server instance).' },
   'metering.batchSize': { kind: 'int', env: 'CITYTRUST_METERING_BATCH_SIZE', default: 2000, min: 1, max: 50_000, doc: 'Most meter frames stored in one commit.' },
-  'metering.verifyThreads': { kind: 'int', env: 'CITYTRUST_METERING_VERIFY_THREADS', default: 1, min: 0, max: 64, doc: 'Worker threads checking frame signatures beside the event loop (0 = WebCrypto on the libuv pool).' },
   'metering.maxClockSkewMs': { kind: 'int', env: 'CITYTRUST_METERING_MAX_SKEW_MS', default: 300_000, min: 1000, max: 86_400_000, doc: 'A reading whose meter time differs from its arrival by more is flagged METER_CLOCK_SKEW.' },
   'metering.readingIntervalMs': { kind: 'int', env: 'CITYTRUST_METERING_INTERVAL_MS', default: 900_000, min: 1000, max: 86_400_000, doc: 'Expected time between readings; a silence over twice this is flagged METER_READING_GAP.' },
   'metering.redeliveryWindowMs': { kind: 'int', env: 'CITYTRUST_METERING_REDELIVERY_MS', default: 86_400_000, min: 0, max: 2_592_000_000, doc: 'An exact copy of a stored frame arriving within this time is an MQTT redelivery (acknowledged, not stored again); later it is METER_COUNTER_REPLAY.' },
@@ -306,7 +305,6 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     mqtt: { embedded: g('mqtt.embedded'), host: g('mqtt.host'), port: g('mqtt.port'), tls: g('mqtt.tls'), url: g('mqtt.url'), clientId: g('mqtt.clientId') },
     metering: {
       batchSize: g('metering.batchSize'),
-      verifyThreads: g('metering.verifyThreads'),
       maxClockSkewMs: g('metering.maxClockSkewMs'),
       readingIntervalMs: g('metering.readingIntervalMs'),
       redeliveryWindowMs: g('metering.redeliveryWindowMs'),
