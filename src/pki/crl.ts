@@ -25,7 +25,9 @@ export class CrlPublisher {
   readonly #cas: CaRegistry;
   readonly #settings: PkiSettings;
   readonly #cache = new Map<string, Cached>();
-  readonly #stale = new Set<string>();
+  /** Bumped by every invalidation; a CRL built from an older count is stale. */
+  readonly #changes = new Map<string, number>();
+  readonly #builtAt = new Map<string, number>();
   readonly #inflight = new Map<string, Promise<Cached>>();
 
   constructor(deps: { store: Store; clock: Clock; cas: CaRegistry; settings: PkiSettings }) {
@@ -37,7 +39,7 @@ export class CrlPublisher {
 
   /** Marks a CA's CRL stale (a revocation happened); the next fetch re-signs it. */
   invalidate(caId: string): void {
-    this.#stale.add(caId);
+    this.#changes.set(caId, (this.#changes.get(caId) ?? 0) + 1);
   }
 
   /** The current CRL of a CA as DER; PKI_CA_NOT_FOUND for an unknown id. */
@@ -45,13 +47,26 @@ export class CrlPublisher {
     const ca = await this.#cas.get(caId);
     const c = this.#cache.get(ca.id);
     const halfLife = (this.#settings.crlHours * 3_600_000) / 2;
-    if (c && !this.#stale.has(ca.id) && this.#clock.now() < c.thisUpdate + halfLife) return c;
-    let p = this.#inflight.get(ca.id);
-    if (!p) {
-      this.#stale.delete(ca.id);
-      p = this.#generate(ca.id, actor).finally(() => this.#inflight.delete(ca.id));
-      this.#inflight.set(ca.id, p);
+    const fresh = (this.#builtAt.get(ca.id) ?? -1) === (this.#changes.get(ca.id) ?? 0);
+    if (c && fresh && this.#clock.now() < c.thisUpdate + halfLife) return c;
+    // A generation already running may have read the rows before the latest revocation: wait
+    // for it, then build again if it is still stale. A failed build leaves the CRL stale, so
+    // the next fetch retries instead of serving the old list.
+    for (;;) {
+      const running = this.#inflight.get(ca.id);
+      if (!running) break;
+      await running.catch(() => undefined);
     }
+    const cached = this.#cache.get(ca.id);
+    if (cached && (this.#builtAt.get(ca.id) ?? -1) === (this.#changes.get(ca.id) ?? 0) && this.#clock.now() < cached.thisUpdate + halfLife) return cached;
+    const version = this.#changes.get(ca.id) ?? 0;
+    const p = this.#generate(ca.id, actor)
+      .then((built) => {
+        this.#builtAt.set(ca.id, version);
+        return built;
+      })
+      .finally(() => this.#inflight.delete(ca.id));
+    this.#inflight.set(ca.id, p);
     return p;
   }
 

@@ -149,6 +149,8 @@ export class OcspResponder {
   readonly #signerFor: (ca: CaRecord) => Promise<OcspSigner>;
   readonly #cache = new Map<string, CacheEntry>();
   readonly #keysBySerial = new Map<string, Set<string>>();
+  /** Serials whose status is being read and signed; `dirty` when the serial changed meanwhile (the answer is then not cached). */
+  readonly #reading = new Map<string, { dirty: boolean; n: number }>();
 
   constructor(deps: { store: Store; clock: Clock; cas: CaRegistry; settings: PkiSettings; signerFor: (ca: CaRecord) => Promise<OcspSigner> }) {
     this.#store = deps.store;
@@ -160,6 +162,8 @@ export class OcspResponder {
 
   /** Drops cached answers for a serial (issued, revoked, held, released here). */
   invalidate(serial: string): void {
+    const r = this.#reading.get(serial);
+    if (r) r.dirty = true;
     const keys = this.#keysBySerial.get(serial);
     if (!keys) return;
     for (const k of keys) this.#cache.delete(k);
@@ -218,8 +222,19 @@ export class OcspResponder {
       else e = undefined;
     }
     if (!e) {
-      const row = await this.#status(ca, certId.serial);
-      const signed = await this.#sign(ca, [{ certId: certId.raw, row }], now);
+      let reading = this.#reading.get(certId.serial);
+      if (!reading) this.#reading.set(certId.serial, (reading = { dirty: false, n: 0 }));
+      reading.n++;
+      let row: StatusRow;
+      let signed: { der: Uint8Array; nextUpdate: number };
+      try {
+        row = await this.#status(ca, certId.serial);
+        signed = await this.#sign(ca, [{ certId: certId.raw, row }], now);
+      } finally {
+        if (--reading.n === 0) this.#reading.delete(certId.serial);
+      }
+      // Changed while we read and signed: answer this request, but do not keep the answer.
+      if (reading.dirty) return { der: signed.der, maxAge: 0 };
       e = { der: signed.der, producedAt: now, nextUpdate: signed.nextUpdate, checkedAt: now, caId: ca.id, serial: certId.serial, row };
       if (this.#cache.size >= MAX_CACHE) this.clear();
       this.#cache.set(key, e);
