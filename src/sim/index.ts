@@ -7,3 +7,4 @@ export { vaultDrillScenario, runVaultDrill, type DrillResult } from './scenarios
 export { cityPkiScenario, demoFleet, SIM_ACTOR, type FleetDevice } from './scenarios/city-pki.ts';
 export { residentsScenario, type ResidentsScenario, type Card, type CardKind } from './scenarios/residents.ts';
 export { tapsScenario } from './scenarios/taps.ts';
+export { metersScenario } from './scenarios/meters.ts';
