@@ -21,16 +21,25 @@ export function toBase64Url(b: Uint8Array): string {
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const B64URL = /^[A-Za-z0-9_-]*$/;
 
-/** Strict standard base64 (RFC 4648 §4): rejects characters Buffer would silently skip. */
+/**
+ * Strict standard base64 (RFC 4648 §4): rejects characters Buffer would silently skip.
+ * Callers that need one spelling per value check canonicity themselves (decodeCanonicalBase64).
+ */
 export function fromBase64(s: string): Uint8Array {
   if (s.length % 4 !== 0 || !B64.test(s)) throw new TypeError('not a base64 string');
   return new Uint8Array(Buffer.from(s, 'base64'));
 }
 
-/** Strict base64url without padding (RFC 4648 §5). */
+/**
+ * Strict base64url without padding (RFC 4648 §5), canonical only: the unused low bits of the
+ * last character must be zero (§3.5), so every byte string has exactly one spelling and a
+ * token cannot be "altered" into another text that decodes to the same secret.
+ */
 export function fromBase64Url(s: string): Uint8Array {
   if (!B64URL.test(s) || s.length % 4 === 1) throw new TypeError('not a base64url string');
-  return new Uint8Array(Buffer.from(s, 'base64url'));
+  const bytes = Buffer.from(s, 'base64url');
+  if (bytes.toString('base64url') !== s) throw new TypeError('not a canonical base64url string');
+  return new Uint8Array(bytes);
 }
 
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {

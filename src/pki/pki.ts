@@ -234,7 +234,7 @@ export class Pki implements DeviceCertificateHooks {
         device,
         subject: nameDer([['O', device.tenant], ['OU', profile.name], ['CN', device.id]]),
         subjectText: `CN=${device.id},OU=${profile.name},O=${device.tenant}`,
-        sans: { dns, ip, uri: [deviceUrn(device.tenant, device.id)] },
+        sans: { dns, ip, uri: [deviceUrn(device.tenant, device.id), ...siteUrns(profile.name, device)] },
       };
     }
     const cn = dns[0] ?? ip[0] ?? profile.name;
@@ -516,3 +516,17 @@ export class Pki implements DeviceCertificateHooks {
   }
 }
 
+
+/** Site ids that can stand in a URN and a resource path; a site outside this alphabet gets no site binding. */
+const SITE_ID = /^[A-Za-z0-9._~-]{1,64}$/;
+
+/**
+ * Readers and gates also carry `urn:citytrust:site:<tenant>:<site>`: wallets check it before
+ * revealing anything, so a reader certified for one site cannot ask for another site's
+ * credentials. Only a registry site that is a plain id is bound; it is never rewritten into
+ * one, because two free-text sites folding to the same id would merge their readers.
+ */
+function siteUrns(profile: string, device: { tenant: string; site: string }): string[] {
+  if (profile !== 'reader' && profile !== 'gate') return [];
+  return SITE_ID.test(device.site) ? [`urn:citytrust:site:${device.tenant}:${device.site}`] : [];
+}

@@ -34,6 +34,15 @@ describe('enrolment with a bootstrap token', () => {
     assert.ok(p.audit.actions().includes('pki.cert.issue'));
   });
 
+  it('binds a reader or gate to its site when the site is a plain id, and never to a rewritten free-text site', async (t) => {
+    const p = await openPki(t);
+    await p.devices.register({ tenant: 'transit', id: 'door-3', type: 'reader', site: 'hq-floor3' }, 'test');
+    const bound = await p.pki.enroll(makeCsr(keyPair()), (await p.bootstrap.create(null, 'transit', 'door-3', 'test')).token);
+    assert.deepEqual(bound.sans, ['uri:urn:citytrust:device:transit:door-3', 'uri:urn:citytrust:site:transit:hq-floor3']);
+    const free = await p.pki.enroll(makeCsr(keyPair()), await gate(p, 'gate-9'));
+    assert.deepEqual(free.sans, ['uri:urn:citytrust:device:transit:gate-9'], '"Central Station" is not an id: no site binding');
+  });
+
   it('caps the validity at the profile lifetime', async (t) => {
     const p = await openPki(t, { deviceCertDays: 30 });
     const issued = await p.pki.enroll(makeCsr(keyPair()), await gate(p));
