@@ -28,6 +28,8 @@ describe('citytrust demo', () => {
     assert.ok(report.report.some((l) => /^taps: \d+ \(\d+ granted; denied: .*REVOKED \d+/.test(l)), report.report.join('\n'));
     assert.ok((report.stats['meters.readings'] ?? 0) >= 20, 'meters sent readings that were stored');
     assert.equal(report.stats['meters.errors'] ?? 0, 0);
+    assert.equal(report.stats['meters.alerts.tamper'], 1, 'the tampered meter signed a tamper event that was stored');
+    assert.equal(report.stats['meters.zeroized'], 1, 'and then wiped its keys');
     assert.equal(report.stats['guard.refused'], 1, 'the mass disconnect was refused with METER_COMMAND_GUARD');
     assert.ok(report.report.some((l) => /mass disconnect: METER_COMMAND_GUARD$/.test(l)), report.report.join('\n'));
     assert.ok(report.auditEvents > 5);

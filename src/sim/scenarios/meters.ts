@@ -7,10 +7,12 @@
  */
 import { CityTrustError } from '../../core/errors.ts';
 import { MemoryMeterStorage, SimulatedMeter } from '../../metering/meter.ts';
+import { TAMPER_REASONS } from '../../metering/payload.ts';
 import type { Scenario, World } from '../types.ts';
 import { demoFleet, SIM_ACTOR } from './city-pki.ts';
 
 const TENANT = 'utility';
+const TAMPER_REASON = TAMPER_REASONS[0];
 
 export function metersScenario(intervalMs = 2000): Scenario {
   const meters: SimulatedMeter[] = [];
@@ -54,6 +56,14 @@ export function metersScenario(intervalMs = 2000): Scenario {
       timer = setInterval(tick, intervalMs);
       timer.unref();
       guardTimer = setTimeout(() => {
+        // Someone pries the last meter's cover open: it reports, signed, then wipes its keys.
+        const victim = meters.pop();
+        if (victim) {
+          const frame = victim.tamper(TAMPER_REASON);
+          if (victim.phase === 'wiped') w.stats.inc('meters.zeroized');
+          const done = frame ? submit(w, victim, frame, 'meters.alerts.tamper') : Promise.resolve();
+          void done.then(() => w.say(`  tamper:         ${victim.meterId} cover opened; signed tamper event ${w.stats.get('meters.alerts.tamper') ? 'stored as an alert' : 'NOT stored'}; meter keys ${victim.phase}`), () => w.stats.inc('meters.errors'));
+        }
         const ids = meters.map((m) => m.meterId);
         if (ids.length === 0) return;
         m8request(w, ids).then(
@@ -67,7 +77,7 @@ export function metersScenario(intervalMs = 2000): Scenario {
       }, intervalMs);
       guardTimer.unref();
     },
-    summary: (w) => [`meters: ${w.stats.get('meters.readings')} readings stored from ${meters.length} meters${guard ? `; mass disconnect: ${guard}` : ''}`],
+    summary: (w) => [`meters: ${w.stats.get('meters.readings')} readings stored from ${meters.length} meters; ${w.stats.get('meters.zeroized')} tampered meter zeroized${guard ? `; mass disconnect: ${guard}` : ''}`],
     async stop() {
       if (timer) clearInterval(timer);
       if (guardTimer) clearTimeout(guardTimer);
