@@ -126,6 +126,13 @@ async function verifyAsync(frame: UplinkFrame, key: webcrypto.CryptoKey): Promis
   }
 }
 
+/** Faults of the platform, not of the frame: the frame stays unacknowledged and comes again. */
+const TRANSIENT: ReadonlySet<ErrorCode> = new Set(['VAULT_SEALED', 'VAULT_ZEROIZED', 'VAULT_BACKEND_ERROR', 'STORE_UNAVAILABLE', 'UNAVAILABLE']);
+
+function isTransient(e: unknown): boolean {
+  return isCityTrustError(e) && TRANSIENT.has(e.code);
+}
+
 function refuse(code: ErrorCode, message: string, details?: Record<string, unknown>): never {
   throw new CityTrustError(code, message, details ? { details } : undefined);
 }
@@ -284,12 +291,17 @@ export class MeterIngest {
       return;
     }
     const w = emptyWriteSet();
-    const outcomes: IngestOutcome[] = [];
+    const outcomes: (IngestOutcome | { readonly defer: unknown })[] = [];
     const touched = new Set<MeterEntry>();
+    // A meter whose frame hit a passing fault (vault sealed, store down) keeps its later frames
+    // of this batch unacknowledged too: applying them would put its counter past the deferred one.
+    const deferred = new Set<string>();
     for (let i = 0; i < batch.length; i++) {
       const item = batch[i]!;
       const s = settled[i]!;
+      const meterKey = `${item.tenant}/${item.meterId}`;
       try {
+        if (deferred.has(meterKey)) throw new CityTrustError('UNAVAILABLE', 'an earlier frame of this meter is waiting for redelivery');
         if (s.status === 'rejected') throw s.reason;
         const p = s.value;
         const st = statuses.get(identityKey({ tenant: item.tenant, meterId: item.meterId, serial: p.epoch.serial }));
@@ -297,7 +309,10 @@ export class MeterIngest {
         touched.add(p.entry);
         outcomes.push(await this.#apply(item, p, w));
       } catch (e) {
-        outcomes.push(this.#rejected(item, e, w));
+        if (isTransient(e)) {
+          deferred.add(meterKey);
+          outcomes.push({ defer: e });
+        } else outcomes.push(this.#rejected(item, e, w));
       }
     }
     const began = performance.now();
@@ -316,6 +331,10 @@ export class MeterIngest {
     for (const a of w.audits) await this.#audit.append(a).catch((e: unknown) => this.#logger?.error({ err: e }, 'metering: audit append failed'));
     for (let i = 0; i < batch.length; i++) {
       const o = outcomes[i]!;
+      if ('defer' in o) {
+        batch[i]!.reject(o.defer);
+        continue;
+      }
       this.stats[o.status]++;
       batch[i]!.resolve(o);
     }

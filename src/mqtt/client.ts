@@ -168,6 +168,12 @@ export class MqttClient {
   #onClose(): void {
     this.#connected = false;
     clearInterval(this.#pingTimer);
+    if (this.#firstConnect) {
+      // Closed before the first CONNACK (e.g. the broker refused our certificate): report it, do not retry.
+      this.#firstConnect.reject(new CityTrustError('METER_TRANSPORT_UNAVAILABLE', `the MQTT broker at ${this.#url.host} closed the connection before accepting it`));
+      this.#firstConnect = undefined;
+      this.#closing = true;
+    }
     if (this.#closing) return;
     const wait = this.#backoff;
     this.#backoff = Math.min(this.#backoff * 2, this.#o.maxReconnectMs ?? 5000);

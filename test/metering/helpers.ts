@@ -52,6 +52,8 @@ export interface HeadEnd {
   identity: PkiMeterIdentityResolver;
   ingest: MeterIngest;
   dir: string;
+  /** The one unseal share of the test vault. */
+  unsealShare: string;
 }
 
 type After = { after: (fn: () => Promise<void> | void) => void };
@@ -63,7 +65,7 @@ export async function openHeadEnd(t: After, settings: Partial<IngestSettings> = 
   const audit = new MemoryAudit();
   const store = await openStore({ dataDir: dir, databaseUrl: o.databaseUrl });
   const vault = await SoftwareVault.open({ dataDir: join(dir, 'vault'), clock, logger: silentLogger(), audit, usageFlushMs: 0 });
-  await vault.init({ actor: 'test', tenant: null }, { shares: 1, threshold: 1 });
+  const { shares } = await vault.init({ actor: 'test', tenant: null }, { shares: 1, threshold: 1 });
   const tenants = new Tenants({ store, clock, audit });
   await tenants.create({ id: 'utility', name: 'Utility' }, 'test');
   await tenants.create({ id: 'water', name: 'Water' }, 'test');
@@ -81,7 +83,7 @@ export async function openHeadEnd(t: After, settings: Partial<IngestSettings> = 
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  return { store, vault, audit, clock, tenants, devices, bootstrap, pki, keys, meters, identity, ingest, dir };
+  return { store, vault, audit, clock, tenants, devices, bootstrap, pki, keys, meters, identity, ingest, dir, unsealShare: shares[0]! };
 }
 
 export interface MeterOptions {

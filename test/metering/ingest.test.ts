@@ -257,6 +257,22 @@ describe('ingest of meter frames', () => {
     assert.equal((await readingsOf(h, 'm-1')).length, 1);
   });
 
+  it('leaves frames unacknowledged while the vault is sealed, with no alert, and stores them once it is unsealed', async (t) => {
+    const h = await openHeadEnd(t);
+    const m = await provisionMeter(h, 'm-1');
+    const ke = m.establishKey();
+    quarter(h, m);
+    const reading = m.reading();
+    await h.vault.seal({ actor: 'test', tenant: null });
+    const sealed = await Promise.allSettled([h.ingest.submit('utility', 'm-1', ke), h.ingest.submit('utility', 'm-1', reading)]);
+    assert.deepEqual(sealed.map((r) => (r.status === 'rejected' ? (r.reason as { code: string }).code : r.value.status)), ['VAULT_SEALED', 'UNAVAILABLE']);
+    assert.deepEqual(await alertKinds(h, 'm-1'), []);
+    assert.equal((await h.meters.get('utility', 'utility', 'm-1')).lastCounter, 0);
+    await h.vault.unseal(h.unsealShare);
+    assert.equal((await h.ingest.submit('utility', 'm-1', ke)).status, 'stored');
+    assert.equal((await h.ingest.submit('utility', 'm-1', reading)).status, 'stored');
+  });
+
   it('keeps tenants apart: a frame on another tenant topic is not this meter', async (t) => {
     const h = await openHeadEnd(t);
     const m = await readyMeter(h, 'm-1');

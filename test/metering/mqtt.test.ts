@@ -13,6 +13,10 @@ import { MeterIngest } from '../../src/metering/ingest.ts';
 import type { Store } from '../../src/store/db.ts';
 import { meterTopics } from '../../src/metering/meter.ts';
 import { openHeadEnd, provisionMeter, type HeadEnd } from './helpers.ts';
+import { foreignCertificate } from './certs.ts';
+import { Metering } from '../../src/metering/service.ts';
+import { toPem } from '../../src/pki/index.ts';
+import { generateKeyPairSync } from 'node:crypto';
 
 async function storedCount(h: HeadEnd, id?: string): Promise<number> {
   let q = h.store.db.selectFrom('meter_readings').select((eb) => eb.fn.countAll<number>().as('n'));
@@ -139,8 +143,35 @@ describe('meter traffic over MQTT with the embedded broker', () => {
   });
 });
 
+describe('the embedded broker over mutual TLS', () => {
+  it('admits a meter by its PKI certificate, and refuses foreign certificates and suspended devices', async (t) => {
+    // Node's TLS checks certificate validity against the real clock.
+    const h = await openHeadEnd(t, {}, { start: Date.now() });
+    const metering = new Metering({ store: h.store, vault: h.vault, audit: h.audit, clock: h.clock, pki: h.pki, devices: h.devices });
+    t.after(() => metering.close());
+    const info = await metering.startTransport({ embedded: true, host: '127.0.0.1', port: 0, tls: true, url: undefined, clientId: 'x' });
+    assert.match(info.url ?? '', /^mqtts:/);
+    const ca = (await h.pki.trustBundle()).map((d) => toPem('CERTIFICATE', d)).join('');
+    const meter = await provisionMeter(h, 'm-1');
+    const link = await MeterMqttClient.connect(meter, { url: info.url!, ca });
+    await link.establishKey();
+    await link.sendReading();
+    await link.close();
+    assert.equal(await storedCount(h, 'm-1'), 1);
+
+    const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const foreign = await foreignCertificate(new Uint8Array(stranger.publicKey.export({ type: 'spki', format: 'der' })), 'utility', 'm-1');
+    const refused = (e: unknown) => (e as { code?: string }).code === 'METER_TRANSPORT_UNAVAILABLE';
+    // The TLS handshake fails: a certificate of a CA we do not trust.
+    await assert.rejects(MqttClient.connect({ url: info.url!, clientId: 'x', tls: { ca, key: String(stranger.privateKey.export({ type: 'pkcs8', format: 'pem' })), cert: toPem('CERTIFICATE', foreign) } }), refused);
+    // The handshake passes but CONNACK refuses: our certificate, but the device is suspended.
+    await h.devices.setState('utility', 'utility', 'm-1', 'suspended', 'test');
+    await assert.rejects(MqttClient.connect({ url: info.url!, clientId: 'y', tls: { ca, ...meter.tlsIdentity() } }), refused);
+  });
+});
+
 describe('the head-end on an external broker', () => {
-  async function plainBroker(t: { after: (fn: () => Promise<void> | void) => void }, port = 0): Promise<{ port: number; close: () => Promise<void> }> {
+  async function plainBroker(t: { after: (fn: () => Promise<void> | void) => void }, port = 0): Promise<{ port: number; aedes: Aedes; close: () => Promise<void> }> {
     const aedes = await Aedes.createBroker();
     const server = createServer(aedes.handle);
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
@@ -149,7 +180,7 @@ describe('the head-end on an external broker', () => {
       await new Promise<void>((r) => server.close(() => r()));
     };
     t.after(close);
-    return { port: (server.address() as AddressInfo).port, close };
+    return { port: (server.address() as AddressInfo).port, aedes, close };
   }
 
   it('acknowledges a frame to the broker only once stored, so a failed commit is redelivered', async (t) => {
@@ -171,17 +202,22 @@ describe('the head-end on an external broker', () => {
     await ingest.close();
   });
 
-  it('publishes commands QoS 1 and resends them after the broker comes back', async (t) => {
-    const b = await plainBroker(t);
-    const client = await MqttClient.connect({ url: `mqtt://127.0.0.1:${b.port}`, clientId: 'c1', logger: silentLogger() });
+  it('publishes commands QoS 1 and resends an unacknowledged one after the broker comes back', async (t) => {
+    const a = await plainBroker(t);
+    const client = await MqttClient.connect({ url: `mqtt://127.0.0.1:${a.port}`, clientId: 'c1', logger: silentLogger(), maxReconnectMs: 200 });
     t.after(() => client.close());
-    const got: string[] = [];
-    const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${b.port}`, { clientId: 'sub', protocolVersion: 4 });
-    t.after(() => sub.endAsync(true));
-    await sub.subscribeAsync('x/#', { qos: 1 });
-    sub.on('message', (topic) => got.push(topic));
+    const seen: string[] = [];
+    a.aedes.on('publish', (p) => p.topic.startsWith('x/') && seen.push(p.topic));
     await client.publish('x/1', Uint8Array.of(1));
-    await until(() => got.length === 1);
+    assert.deepEqual(seen, ['x/1']);
+    await a.close();
+    const pending = client.publish('x/2', Uint8Array.of(2));
+    const b = await plainBroker(t, a.port);
+    const again: string[] = [];
+    b.aedes.on('publish', (p) => p.topic.startsWith('x/') && again.push(p.topic));
+    await pending;
+    assert.deepEqual(again, ['x/2']);
+    assert.ok(client.connections >= 2);
     await assert.rejects(MqttClient.connect({ url: 'mqtt://127.0.0.1:1', clientId: 'c2' }), (e: unknown) => (e as { code?: string }).code === 'METER_TRANSPORT_UNAVAILABLE');
     await assert.rejects(MqttClient.connect({ url: 'http://127.0.0.1:1', clientId: 'c3' }), (e: unknown) => (e as { code?: string }).code === 'CONFIG_INVALID');
   });
