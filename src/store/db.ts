@@ -79,7 +79,9 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
 
   if (opts.migrate !== false) {
     const ctx: MigrationContext = dialect === 'postgres' ? { dialect, bin: 'bytea', int: 'bigint' } : { dialect, bin: 'blob', int: 'integer' };
-    const migrator = new Migrator({ db, provider: migrationProvider(ctx) });
+    // Domains own independent tables, so a migration that lands later with a lower number
+    // (0030 after 0040) is applied rather than refused on an existing data directory.
+    const migrator = new Migrator({ db, provider: migrationProvider(ctx), allowUnorderedMigrations: true });
     const { error, results } = await migrator.migrateToLatest();
     if (error) {
       await db.destroy().catch(() => undefined);
