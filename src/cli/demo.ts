@@ -65,7 +65,16 @@ export function demoCommand(): Command {
         const scenarios = demoScenarios();
         say(`citytrust demo city on ${config.dataDir}`);
         say(`  key vault:      ${ctx.vault.status().backend}, ${ctx.vault.status().state} — DEVELOPMENT auto-unseal: the master key is in a file in the data directory. Never run a city like this.`);
-        await setUpCity(world, scenarios);
+        try {
+          await setUpCity(world, scenarios);
+        } catch (e) {
+          // A failed set-up must end the process, not leave the server listening.
+          abort.abort();
+          for (const s of [...scenarios].reverse()) await s.stop?.(world).catch(() => undefined);
+          await app.close();
+          await closeContext(ctx);
+          throw e;
+        }
         const startupSeconds = (performance.now() - t0) / 1000;
         say(`  API:            ${address}   docs: ${address}/docs   console: ${address}/console`);
         say(`  admin token:    ${admin.token}`);
