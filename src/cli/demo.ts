@@ -70,7 +70,7 @@ export function demoCommand(): Command {
         } catch (e) {
           // A failed set-up must end the process, not leave the server listening.
           abort.abort();
-          for (const s of [...scenarios].reverse()) await s.stop?.(world).catch(() => undefined);
+          for (const s of [...scenarios].reverse()) await Promise.resolve(s.stop?.(world)).catch(() => undefined);
           await app.close();
           await closeContext(ctx);
           throw e;
