@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- pki [--json] [--certs N] [--seconds S] [--connections C]`
+ * `npm run bench -- pki [--json] [--certs N] [--seconds S per round] [--connections C]`
  *
  * 1. Certificates issued and stored per second from P-256 CSRs, through the whole stack a
  *    server runs (CSR checks, profile, vault signature, SQLite row, audit event), 16 at a time;
@@ -37,7 +37,7 @@ import { keyPair, makeCsr } from '../test/pki/helpers.ts';
 import { ocspRequest } from '../test/pki/ocsp-request.ts';
 
 const CERTS = argValue('certs', 3000);
-const SECONDS = argValue('seconds', 10);
+const SECONDS = argValue('seconds', 5);
 const CONNECTIONS = argValue('connections', 64);
 const CONCURRENCY = 16;
 const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;
@@ -243,34 +243,42 @@ if (!isMainThread) {
     ours.once('exit', (c) => reject(new Error(`server exited ${c}`)));
   });
   if ((await postOnce(`${url}/pki/ocsp`, bodies[1]!)) !== 0) throw new Error('our responder did not answer successfully');
-  progress(`loading citytrust at ${url}`);
-  const a = await load(`${url}/pki/ocsp`, bodies);
-  figures.ocsp_citytrust_per_s = a.rps;
-  notes.push(`citytrust: ${a.bad} answers not successful, ${a.reconnects} reconnects`);
-  await stop(ours);
-
-  // openssl's responder (one process, as `openssl ocsp -index … -port` runs by default).
-  for (const multi of [0]) {
-    const port = await freePort();
-    const args = ['ocsp', '-index', f('index.txt'), '-port', String(port), '-rsigner', f('rsigner.pem'), '-rkey', f('rsigner.key'), '-CA', f('ca.pem'), '-nmin', '60', '-ignore_err', ...(multi ? ['-multi', String(multi)] : [])];
-    const ossl = spawn('openssl', args, { stdio: 'ignore', cwd: dir, detached: true });
-    // Ready when it answers a real request successfully (with -multi it prints nothing useful).
-    let ready = false;
-    for (let i = 0; i < 50 && !ready; i++) {
-      try {
-        const st = execFileSync('curl', ['-sS', '--max-time', '2', '-H', 'content-type: application/ocsp-request', '--data-binary', '@-', `http://127.0.0.1:${port}/`], { input: bodies[1]!, stdio: ['pipe', 'pipe', 'ignore'] });
-        ready = AsnConvert.parse(new Uint8Array(st), OCSPResponse).responseStatus === 0;
-      } catch {
-        await new Promise((r) => setTimeout(r, 200));
-      }
+  // openssl's responder (one process, as `openssl ocsp -index … -port` runs by default), up beside ours.
+  const port = await freePort();
+  const ossl = spawn('openssl', ['ocsp', '-index', f('index.txt'), '-port', String(port), '-rsigner', f('rsigner.pem'), '-rkey', f('rsigner.key'), '-CA', f('ca.pem'), '-nmin', '60', '-ignore_err'], { stdio: 'ignore', cwd: dir, detached: true });
+  let ready = false;
+  for (let i = 0; i < 50 && !ready; i++) {
+    try {
+      const st = execFileSync('curl', ['-sS', '--max-time', '2', '-H', 'content-type: application/ocsp-request', '--data-binary', '@-', `http://127.0.0.1:${port}/`], { input: bodies[1]!, stdio: ['pipe', 'pipe', 'ignore'] });
+      ready = AsnConvert.parse(new Uint8Array(st), OCSPResponse).responseStatus === 0;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
     }
-    if (!ready) throw new Error('openssl responder did not answer successfully');
-    progress(`loading openssl${multi ? ' -multi 2' : ''} on ${port}`);
-    const o = await load(`http://127.0.0.1:${port}/`, bodies);
-    figures[multi ? 'ocsp_openssl_multi2_per_s' : 'ocsp_openssl_per_s'] = o.rps;
-    notes.push(`openssl${multi ? ' -multi 2' : ''}: ${o.bad} answers not successful, ${o.reconnects} reconnects (it closes every connection)`);
-    await stop(ossl);
   }
+  if (!ready) throw new Error('openssl responder did not answer successfully');
+
+  // The machine is shared: alternate short rounds so both responders see the same conditions,
+  // and keep each one's best round.
+  const rounds = 3;
+  const totals = { ours: { bad: 0, reconnects: 0 }, openssl: { bad: 0, reconnects: 0 } };
+  figures.ocsp_citytrust_per_s = 0;
+  figures.ocsp_openssl_per_s = 0;
+  for (let r = 0; r < rounds; r++) {
+    progress(`round ${r + 1}/${rounds}: citytrust at ${url}`);
+    const a = await load(`${url}/pki/ocsp`, bodies);
+    figures.ocsp_citytrust_per_s = Math.max(figures.ocsp_citytrust_per_s, a.rps);
+    totals.ours.bad += a.bad;
+    totals.ours.reconnects += a.reconnects;
+    progress(`round ${r + 1}/${rounds}: openssl on ${port}`);
+    const o = await load(`http://127.0.0.1:${port}/`, bodies);
+    figures.ocsp_openssl_per_s = Math.max(figures.ocsp_openssl_per_s, o.rps);
+    totals.openssl.bad += o.bad;
+    totals.openssl.reconnects += o.reconnects;
+  }
+  notes.push(`citytrust: ${totals.ours.bad} answers not successful, ${totals.ours.reconnects} reconnects`);
+  notes.push(`openssl: ${totals.openssl.bad} answers not successful, ${totals.openssl.reconnects} reconnects (it closes every connection)`);
+  await stop(ours);
+  await stop(ossl);
 
   report(
     {
@@ -283,7 +291,7 @@ if (!isMainThread) {
         ocsp_vs_openssl: figures.ocsp_citytrust_per_s! / figures.ocsp_openssl_per_s!,
       },
     },
-    [`${CERTS - warm} certificates from P-256 CSRs, ${CONCURRENCY} in flight; OCSP: ${CONNECTIONS} connections for ${SECONDS}s each, 200 distinct requests without nonce`, ...notes],
+    [`${CERTS - warm} certificates from P-256 CSRs, ${CONCURRENCY} in flight; OCSP: ${CONNECTIONS} connections, best of 3 alternating ${SECONDS}s rounds each, 200 distinct requests without nonce, 1-in-200 revoked`, ...notes],
   );
 } finally {
   if (isMainThread) rmSync(dir, { recursive: true, force: true });
