@@ -13,7 +13,9 @@ import type { AuditSink } from '../audit/types.ts';
 import type { Store } from '../store/db.ts';
 import { authorize, isRole, type Principal, type Role } from './roles.ts';
 
-const TOKEN = /^ct_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+// 32 bytes are 43 base64url characters; the last carries 2 unused bits that must be zero (RFC 4648 §3.5),
+// so only the canonical spelling matches and malformed input is refused here with its own code.
+const TOKEN = /^ct_([0-9a-f]{16})_([A-Za-z0-9_-]{42}[AEIMQUYcgkosw048])$/;
 
 export interface TokenInfo {
   id: string;

@@ -16,7 +16,9 @@ import type { Database } from '../store/schema.ts';
 import type { Devices } from './registry.ts';
 import type { Device } from './types.ts';
 
-const TOKEN = /^ctb_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+// 32 bytes are 43 base64url characters; the last carries 2 unused bits that must be zero (RFC 4648 §3.5),
+// so only the canonical spelling matches and malformed input is refused here with its own code.
+const TOKEN = /^ctb_([0-9a-f]{16})_([A-Za-z0-9_-]{42}[AEIMQUYcgkosw048])$/;
 
 function hashSecret(secret: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(secret).digest());
