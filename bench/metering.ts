@@ -45,8 +45,8 @@ import { tempDir } from '../test/helpers/tmp.ts';
 import { MemoryAudit } from '../test/vault/helpers.ts';
 import { argValue, report } from './lib.ts';
 
-/** --verify-threads n: signature checks on n worker threads (0 = WebCrypto on the libuv pool). */
-const VERIFY_THREADS = process.argv.includes('--verify-threads') ? Number(process.argv[process.argv.indexOf('--verify-threads') + 1]) : 1;
+/** --verify-threads n: signature checks on n worker threads (default 0 = WebCrypto on the libuv pool, what the server does). */
+const VERIFY_THREADS = process.argv.includes('--verify-threads') ? Number(process.argv[process.argv.indexOf('--verify-threads') + 1]) : 0;
 
 interface PublisherMeter {
   clientId: string;
@@ -285,7 +285,7 @@ async function main(): Promise<void> {
       floor_verify_decrypt_main_thread_per_s: e.floorSync,
       floor_verify_decrypt_libuv_pool_per_s: e.floorPool,
     };
-    const notes = [`${e.total} readings from ${nMeters} meters (${nReadings} each), one QoS 1 connection per meter in a worker thread; PUBACK only after the SQLite commit (synchronous=FULL); ${Math.round(e.avgBatch)} frames per commit on average, ${e.commitMs.toFixed(1)} ms per commit; signatures on ${VERIFY_THREADS} verify worker thread(s)`];
+    const notes = [`${e.total} readings from ${nMeters} meters (${nReadings} each), one QoS 1 connection per meter in a worker thread; PUBACK only after the SQLite commit (synchronous=FULL); ${Math.round(e.avgBatch)} frames per commit on average, ${e.commitMs.toFixed(1)} ms per commit; signatures ${VERIFY_THREADS === 0 ? 'on the libuv pool (WebCrypto)' : `on ${VERIFY_THREADS} worker thread(s)`}`];
     const haveMosquitto = !process.argv.includes('--no-mosquitto') && spawnSync('mosquitto', ['-h']).error === undefined;
     if (haveMosquitto) {
       try {

@@ -36,12 +36,11 @@ export function emptyWriteSet(): WriteSet {
   return { readings: [], events: [], epochs: [], meters: new Map(), alerts: [], acks: [], audits: [] };
 }
 
-const CHUNK = 200;
-
 async function insertMany<T extends 'meter_readings' | 'meter_events'>(trx: Transaction<Database>, dialect: Store['dialect'], table: T, rows: readonly Database[T][]): Promise<void> {
   if (rows.length === 0) return;
-  // SQLite: one cached statement per row is fastest in-process; PostgreSQL: few round trips.
-  const size = dialect === 'postgres' ? CHUNK : 1;
+  // Multi-row inserts: few round trips on PostgreSQL; on SQLite a fixed chunk size keeps the
+  // statement text — and so the adapter's prepared-statement cache entry — the same.
+  const size = dialect === 'postgres' ? 200 : 50;
   for (let i = 0; i < rows.length; i += size) {
     await trx
       .insertInto(table)

@@ -77,8 +77,7 @@ export class Metering {
     this.meters = new Meters({ store, clock, audit, keys: this.keys, devices: deps.devices });
     this.identity = deps.identity ?? new PkiMeterIdentityResolver({ pki: deps.pki, store, clock, cacheMs: deps.settings?.identityCacheMs ?? 1000 });
     const logger = deps.logger ? { logger: deps.logger } : {};
-    // The server checks signatures on a worker thread beside the event loop unless told otherwise.
-    this.ingest = new MeterIngest({ store, vault, keys: this.keys, identity: this.identity, audit, clock, ...logger, settings: { verifyThreads: 1, ...deps.settings?.ingest } });
+    this.ingest = new MeterIngest({ store, vault, keys: this.keys, identity: this.identity, audit, clock, ...logger, ...(deps.settings?.ingest ? { settings: deps.settings.ingest } : {}) });
     this.commands = new MeterCommands({ store, vault, keys: this.keys, meters: this.meters, audit, clock, ...logger, ...(deps.settings?.commands ? { settings: deps.settings.commands } : {}) });
   }
 

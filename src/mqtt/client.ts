@@ -9,7 +9,7 @@
  * Sessions are persistent (clean session 0) so that a broker holds QoS 1 messages while the
  * head-end is away; outgoing QoS 1 publishes are resent with DUP after a reconnect until acked.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 import type { IPublishPacket, Packet } from 'mqtt-packet';
@@ -132,7 +132,7 @@ export class MqttClient {
     const host = this.#url.hostname;
     const t = this.#o.tls;
     const socket = t
-      ? tlsConnect({ host, port, ca: t.ca, ...(t.cert ? { cert: t.cert } : {}), ...(t.key ? { key: t.key } : {}), servername: t.servername ?? host })
+      ? tlsConnect({ host, port, ca: t.ca, ...(t.cert ? { cert: t.cert } : {}), ...(t.key ? { key: t.key } : {}), ...(t.servername || !isIP(host) ? { servername: t.servername ?? host } : {}) })
       : netConnect({ host, port });
     this.#socket = socket;
     socket.setNoDelay(true);
