@@ -1,5 +1,5 @@
 /**
- * npm run bench -- metering [--json] [--meters 200] [--readings 100] [--no-mosquitto]
+ * npm run bench -- metering [--json] [--meters 1000] [--readings 10] [--no-mosquitto] [--verify-threads 0]
  *
  * Readings per second from MQTT publish to durable storage:
  *   1. embedded aedes broker + SQLite: meters publish QoS 1 from a worker thread; the embedded
@@ -275,8 +275,8 @@ async function mosquittoPg(tmp: string, nMeters: number, nReadings: number): Pro
 }
 
 async function main(): Promise<void> {
-  const nMeters = argValue('meters', 200);
-  const nReadings = argValue('readings', 100);
+  const nMeters = argValue('meters', 1000);
+  const nReadings = argValue('readings', 10);
   const tmp = tempDir('citytrust-bench-metering-');
   try {
     const e = await embedded(tmp.dir, nMeters, nReadings);
