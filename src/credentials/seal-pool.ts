@@ -71,7 +71,15 @@ export class SealPool {
   #dispatch(): void {
     this.#scheduled = false;
     while (this.#queue.length > 0 && !this.#closed) {
-      const slot = this.#leastBusy();
+      let slot: Slot;
+      try {
+        slot = this.#leastBusy();
+      } catch (cause) {
+        // No worker could start (a broken installation): the queued jobs fail, nothing hangs.
+        const err = new CityTrustError('UNAVAILABLE', 'no seal worker could be started', { cause });
+        for (const p of this.#queue.splice(0)) p.reject(err);
+        return;
+      }
       const jobs = this.#queue.splice(0, Math.max(1, Math.min(MAX_BATCH, Math.ceil(this.#queue.length / this.#size))));
       const batch = this.#nextBatch++;
       slot.inFlight.set(batch, jobs);
