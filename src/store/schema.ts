@@ -471,6 +471,10 @@ export interface MeteringTenantsTable {
   command_key_id: string;
   /** Vault aes-256-gcm key: KEK of customer data (EnvelopeCipher). */
   kek_id: string;
+  /** PKI serial of the certificate of the key-agreement key (null until issued). */
+  ka_cert_serial: string | null;
+  /** PKI serial of the certificate of the command key (null until issued). */
+  command_cert_serial: string | null;
   created_at: number;
 }
 
@@ -585,6 +589,8 @@ export interface MeteringCommandTargetsTable {
   result: string | null;
   sent_at: number | null;
   acked_at: number | null;
+  /** The signed command frame, kept until acknowledged or expired (re-sent after a restart). */
+  frame: Uint8Array | null;
 }
 
 export interface MeteringGuardTable {

@@ -8,6 +8,7 @@ import * as m0001 from './0001_foundation.ts';
 import * as m0010 from './0010_pki.ts';
 import * as m0030 from './0030_readers.ts';
 import * as m0040 from './0040_metering.ts';
+import * as m0041 from './0041_metering_durable.ts';
 import * as m0020 from './0020_credentials.ts';
 import * as m0050 from './0050_updates.ts';
 
@@ -25,6 +26,7 @@ const STEPS: Record<string, Step> = {
   '0001_foundation': m0001,
   '0010_pki': m0010,
   '0040_metering': m0040,
+  '0041_metering_durable': m0041,
   '0020_credentials': m0020,
   '0030_readers': m0030,
   '0050_updates': m0050,
