@@ -332,6 +332,8 @@ const CODES = {
   METER_ENROLMENT_FAILED: { status: 502, remedy: 'EST enrolment failed (server unreachable, token refused or an unusable answer); check the URL and bootstrap token.' },
   METER_TRANSPORT_UNAVAILABLE: { status: 503, remedy: 'No MQTT broker is connected for meter traffic; start the embedded broker (mqtt.embedded) or set mqtt.url.' },
   METER_SETUP_MISSING: { status: 409, remedy: 'The tenant has no metering keys yet; run `citytrust meter setup --tenant <t>`.' },
+  METER_COMPROMISED: { status: 403, remedy: 'The meter reported tampering (or was marked compromised): its certificates are revoked and its frames refused; inspect it and re-enrol it with a new identity.' },
+  METER_HEAD_END_UNTRUSTED: { status: 422, remedy: 'The head-end certificate does not validate on the meter (chain to the city root, head-end profile, tenant, validity); fetch the current one from /v1/metering/tenants/{tenant}/head-end.' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof CODES;
