@@ -199,7 +199,47 @@ export class DeviceUpdater {
     } catch (e) {
       throw classifyTufError(e, 'refresh');
     }
+    await this.#checkExpiry(['root', 'timestamp', 'snapshot', 'targets']);
     return u;
+  }
+
+  /**
+   * tuf-js judges expiry by the system clock (`new Date()`, its §5.1 reference time). A device
+   * that keeps its own time (an RTC, a time source it trusts: the injected clock) must refuse
+   * metadata expired by *that* time too, or a device whose system clock lags could be frozen.
+   * So after tuf-js verified and persisted the metadata, we check each trusted file's expiry
+   * against the injected clock as well (TUF §5.3.10, §5.4.4, §5.5.6, §5.6.6).
+   */
+  async #checkExpiry(roles: readonly string[]): Promise<void> {
+    const now = this.#clock.now();
+    for (const role of roles) {
+      let expires: unknown;
+      try {
+        const doc = JSON.parse(await readFile(join(this.#metaDir, `${role}.json`), 'utf8')) as { signed?: { expires?: unknown } };
+        expires = doc.signed?.expires;
+      } catch {
+        continue; // not loaded in this check (a delegated role not consulted)
+      }
+      const at = typeof expires === 'string' ? Date.parse(expires) : Number.NaN;
+      if (!Number.isFinite(at)) throw new CityTrustError('UPDATE_METADATA_MALFORMED', `${role}.json has no valid expiry`);
+      if (at <= now) {
+        throw new CityTrustError('UPDATE_METADATA_EXPIRED', `${role}.json expired at ${expires as string} by the device clock (freeze); nothing was installed`, { details: { stage: role } });
+      }
+    }
+  }
+
+  /** The delegated roles the trusted targets metadata consults for `path` (to check their expiry too). */
+  async #delegatedRoles(path: string): Promise<string[]> {
+    const matches = (p: unknown): boolean => typeof p === 'string' && (p.endsWith('/*') ? path.startsWith(p.slice(0, -1)) && !path.slice(p.length - 1).includes('/') : p === path);
+    try {
+      const doc = JSON.parse(await readFile(join(this.#metaDir, 'targets.json'), 'utf8')) as { signed?: { delegations?: { roles?: { name?: unknown; paths?: unknown }[] } } };
+      return (doc.signed?.delegations?.roles ?? [])
+        .filter((r) => Array.isArray(r.paths) && r.paths.some(matches))
+        .map((r) => r.name)
+        .filter((n): n is string => typeof n === 'string' && /^[a-z][a-z0-9-]{1,62}$/.test(n));
+    } catch {
+      return [];
+    }
   }
 
   async #state(): Promise<State> {
@@ -229,11 +269,16 @@ export class DeviceUpdater {
   }
 
   async #targetInfo(u: Updater, path: string): Promise<TargetFile | undefined> {
+    let info: TargetFile | undefined;
     try {
-      return await u.getTargetInfo(path);
+      info = await u.getTargetInfo(path);
     } catch (e) {
       throw classifyTufError(e, `targets for ${path}`);
     }
+    // A delegated role consulted for this path is as fresh as the device clock says, too.
+    const cls = this.#o.device.deviceClass;
+    if (path.startsWith(`images/${cls}/`)) await this.#checkExpiry(await this.#delegatedRoles(path));
+    return info;
   }
 
   async #channel(u: Updater): Promise<Readonly<Record<string, ChannelRelease>>> {

@@ -9,7 +9,9 @@ import { existsSync } from 'node:fs';
 import { createHash, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import { join } from 'node:path';
 import { canonicalBytes, metadataFile, parseMetadataFile, rootSigned, timestampSigned, type RoleKeys } from '../../src/updates/metadata.ts';
-import { openEnv, standardRepo, device, image, rejectsWith, TRANSIT, type Env } from './helpers.ts';
+import { openEnv, standardRepo, device, image, rejectsWith, TRANSIT, READER, type Env } from './helpers.ts';
+import { DeviceUpdater } from '../../src/updates/client.ts';
+import { FixedClock } from '../../src/core/clock.ts';
 
 const REPO = 'transit-fw';
 const DAY = 86_400_000;
@@ -93,6 +95,20 @@ describe('a device under attack', () => {
     d.fetcher.rewrite.set('/timestamp.json', () => frozen);
     await rejectsWith(d.updater.update(), 'UPDATE_METADATA_EXPIRED');
     await nothingInstalled(d.dir, d.updater);
+  });
+
+  it('refuses a freeze by its own clock: metadata the system clock still accepts but the device clock says expired', async (t) => {
+    const env = await openEnv(t);
+    await standardRepo(env);
+    await released(env);
+    const d = await device(t, env, REPO);
+    // tuf-js reads the system clock; this device keeps its own time (injected), two days on.
+    const ahead = new DeviceUpdater({ server: 'http://repo.test', repo: REPO, dir: d.dir, device: READER, fetcher: d.fetcher, clock: new FixedClock(Date.now() + 2 * DAY) });
+    await assert.rejects(ahead.update(), (e: Error & { code?: string }) => e.code === 'UPDATE_METADATA_EXPIRED' && /device clock/.test(e.message));
+    await nothingInstalled(d.dir, d.updater);
+    // The same device with a clock inside the lifetime installs.
+    const inTime = new DeviceUpdater({ server: 'http://repo.test', repo: REPO, dir: d.dir, device: READER, fetcher: d.fetcher, clock: new FixedClock(Date.now() + DAY / 2) });
+    assert.equal((await inTime.update()).action, 'install');
   });
 
   it('refuses mix-and-match: a snapshot other than the one the timestamp names', async (t) => {
