@@ -89,17 +89,28 @@ export function importRawPublicKey(kind: KeyKind, bytes: Uint8Array): KeyObject 
   assertBytes('public key', bytes);
   if (kind === 'Ed25519') {
     if (bytes.length !== 32) throw new CityTrustError('CRYPTO_KEY_INVALID', 'an Ed25519 public key is 32 bytes');
-    return spki(concatBytes(ED25519_SPKI, bytes), 'CRYPTO_KEY_INVALID');
+    return known(spki(concatBytes(ED25519_SPKI, bytes), 'CRYPTO_KEY_INVALID'), kind);
   }
   const c = EC[kind];
   const first = bytes[0];
   if (bytes.length === 1 + c.size && (first === 0x02 || first === 0x03)) {
-    return spki(concatBytes(c.spkiCompressed, bytes), 'CRYPTO_POINT_INVALID');
+    return known(spki(concatBytes(c.spkiCompressed, bytes), 'CRYPTO_POINT_INVALID'), kind);
   }
   if (bytes.length === 1 + 2 * c.size && first === 0x04) {
-    return spki(concatBytes(c.spkiUncompressed, bytes), 'CRYPTO_POINT_INVALID');
+    return known(spki(concatBytes(c.spkiUncompressed, bytes), 'CRYPTO_POINT_INVALID'), kind);
   }
   throw new CityTrustError('CRYPTO_POINT_INVALID', `not a SEC1 compressed or uncompressed ${kind} point`);
+}
+
+/**
+ * Records the kind of a key this module just imported under a fixed SPKI prefix: the prefix names
+ * the algorithm and curve, so OpenSSL's key is of that kind by construction. keyKind() would
+ * otherwise ask node for asymmetricKeyDetails, which costs tens of microseconds per fresh key
+ * (twice per tap: the peer's ephemeral key and the holder key).
+ */
+function known(key: KeyObject, kind: KeyKind): KeyObject {
+  kindCache.set(key, kind);
+  return key;
 }
 
 function spki(der: Uint8Array, code: 'CRYPTO_POINT_INVALID' | 'CRYPTO_KEY_INVALID'): KeyObject {
