@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { CityTrustError } from '../core/errors.ts';
-import { OPERATOR_REASONS, PROFILES } from '../pki/index.ts';
+import { OPERATOR_PROFILES, OPERATOR_REASONS } from '../pki/index.ts';
 import { action, out, table, withCommon, withContext, type GlobalOptions } from './common.ts';
 
 const ACTOR = 'system:cli';
@@ -20,22 +20,28 @@ export function certCommand(): Command {
   const cmd = new Command('cert').description('issue, list, show and revoke certificates');
   cmd.addCommand(
     withCommon(new Command('issue'))
-      .description('issue a certificate from a PKCS#10 CSR; the profile decides usage, names and validity')
-      .requiredOption('--csr <file>', 'CSR file (PEM or DER)')
+      .description('issue a certificate from a PKCS#10 CSR (or for a tenant vault key); the profile decides usage, names and validity')
+      .option('--csr <file>', 'CSR file (PEM or DER)')
+      .option('--key <keyId>', 'certify this vault key of --tenant instead of a CSR (profiles head-end, head-end-command)')
       .option('--tenant <tenant>', 'tenant of the device')
       .option('--device <id>', 'registered device the certificate is for')
-      .option('--profile <profile>', `profile (${PROFILES.filter((p) => p !== 'ocsp-signing').join(', ')}); default: the device type's`)
+      .option('--profile <profile>', `profile (${OPERATOR_PROFILES.join(', ')}); default: the device type's`)
       .option('--dns <names>', 'tls-server: comma-separated DNS names')
       .option('--ip <addresses>', 'tls-server: comma-separated IPv4 addresses')
       .option('-o, --out <file>', 'write the certificate and chain (PEM) to this file')
-      .addHelpText('after', '\nExamples:\n  citytrust cert issue --csr gate.csr --tenant transit --device gate-17 --out gate.pem\n  citytrust cert issue --csr web.csr --profile tls-server --dns api.citytrust.local')
+      .addHelpText('after', '\nExamples:\n  citytrust cert issue --csr gate.csr --tenant transit --device gate-17 --out gate.pem\n  citytrust cert issue --csr web.csr --profile tls-server --dns api.citytrust.local\n  citytrust cert issue --tenant utility --key vk_0123… --profile head-end')
       .action(
-        action(async (o: GlobalOptions & { csr: string; tenant?: string; device?: string; profile?: string; dns?: string; ip?: string; out?: string }) => {
-          const csr = readFile(o.csr);
+        action(async (o: GlobalOptions & { csr?: string; key?: string; tenant?: string; device?: string; profile?: string; dns?: string; ip?: string; out?: string }) => {
+          if ((o.csr === undefined) === (o.key === undefined)) throw new CityTrustError('INPUT_INVALID', 'give exactly one of --csr and --key');
           const dnsNames = list(o.dns);
           const ipAddresses = list(o.ip);
+          const key = o.key;
+          if (key !== undefined && (o.device || dnsNames || ipAddresses)) throw new CityTrustError('INPUT_INVALID', '--key takes --tenant and --profile only');
+          const csr = o.csr !== undefined ? readFile(o.csr) : '';
           const issued = await withContext(o, (ctx) =>
-            ctx.pki.issue(null, { csr, ...(o.tenant ? { tenant: o.tenant } : {}), ...(o.device ? { deviceId: o.device } : {}), ...(o.profile ? { profile: o.profile } : {}), ...(dnsNames ? { dnsNames } : {}), ...(ipAddresses ? { ipAddresses } : {}) }, ACTOR),
+            key !== undefined
+              ? ctx.pki.issueForVaultKey(null, { tenant: o.tenant ?? '', keyId: key, profile: o.profile ?? '' }, ACTOR)
+              : ctx.pki.issue(null, { csr, ...(o.tenant ? { tenant: o.tenant } : {}), ...(o.device ? { deviceId: o.device } : {}), ...(o.profile ? { profile: o.profile } : {}), ...(dnsNames ? { dnsNames } : {}), ...(ipAddresses ? { ipAddresses } : {}) }, ACTOR),
           );
           if (o.out) writeFileSync(o.out, issued.certificatePem + issued.chainPem.join(''));
           const { der: _der, ...shown } = issued;

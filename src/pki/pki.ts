@@ -41,7 +41,7 @@ import { CaRegistry, caInfo, vaultSigner, type CaInfo, type CaRecord } from './c
 import { certificateInfo, OPERATOR_REASONS, type CertificateInfo, type IssuedCertificate, type CertStatus } from './certificates.ts';
 import { CrlPublisher } from './crl.ts';
 import { OcspResponder, responderKeyHash, type OcspAnswer, type OcspSigner } from './ocsp.ts';
-import { checkDnsName, checkIp, deviceUrn, DEVICE_PROFILE, dnsWithin, profileByName, PROFILE_TABLE, type Profile, type ProfileName } from './profiles.ts';
+import { checkDnsName, checkIp, deviceUrn, DEVICE_PROFILE, dnsWithin, headEndUrn, profileByName, PROFILE_TABLE, VAULT_KEY_PROFILES, type Profile, type ProfileName } from './profiles.ts';
 import { randomSerial } from './serial.ts';
 import { DEFAULT_PKI_SETTINGS, type PkiSettings } from './settings.ts';
 import { CertificateWriter } from './writer.ts';
@@ -73,6 +73,16 @@ export interface IssueRequest {
   /** tls-server only: names the operator approves (checked against the services CA's name constraints). */
   dnsNames?: readonly string[];
   ipAddresses?: readonly string[];
+}
+
+/** An operator's request to certify a key that lives in the vault (`citytrust cert issue --key`). */
+export interface VaultKeyIssueRequest {
+  /** The tenant that owns the key; the certificate names this tenant's service. */
+  tenant: string;
+  /** Vault key id (`vk_…`) of the tenant. */
+  keyId: string;
+  /** A vault-key profile: `head-end` (key agreement) or `head-end-command` (command signing). */
+  profile: string;
 }
 
 /** Who a TLS client certificate belongs to. */
@@ -176,11 +186,45 @@ export class Pki implements DeviceCertificateHooks {
       // Without a device: the city's own servers and clients only.
       if (scope) throw new CityTrustError('PKI_PROFILE_MISMATCH', 'a tenant issues certificates to its registered devices only');
       profile = profileByName(req.profile);
+      if (VAULT_KEY_PROFILES[profile.name]) throw new CityTrustError('PKI_PROFILE_MISMATCH', `${profile.name} certificates certify a vault key: give its key id instead of a CSR`);
       if (profile.name !== 'tls-server' && profile.name !== 'tls-client') throw new CityTrustError('PKI_PROFILE_MISMATCH', `${profile.name} certificates are issued to registered devices`);
     }
     const plan = await this.#plan(profile, device, req.dnsNames ?? [], req.ipAddresses ?? []);
     this.#refuseForeignNames(csr, plan.sans);
     return this.#issue(plan, csr, actor, device ? async (trx) => this.#d.devices.activateOnEnrolment(trx, device) : undefined);
+  }
+
+  /**
+   * Certifies a tenant's vault key under a vault-key profile (the metering head-end's
+   * key-agreement and command keys). There is no CSR — an ECDH key cannot sign one — so
+   * possession is the vault's word: the key is read with the tenant as caller, which sees
+   * only that tenant's keys, and must have the usage the profile certifies.
+   */
+  async issueForVaultKey(scope: string | null | undefined, req: VaultKeyIssueRequest, actor: string): Promise<IssuedCertificate> {
+    const profile = profileByName(req.profile);
+    const rule = VAULT_KEY_PROFILES[profile.name];
+    if (!rule) throw new CityTrustError('PKI_PROFILE_MISMATCH', `${profile.name} certificates are issued from a CSR, not for a vault key`);
+    if (typeof req.tenant !== 'string' || req.tenant.length === 0) throw new CityTrustError('INPUT_INVALID', 'a vault-key certificate needs the tenant that owns the key');
+    if (typeof req.keyId !== 'string') throw new CityTrustError('INPUT_INVALID', 'keyId is a vault key id');
+    // A tenant token certifies its own keys only; another tenant's key answers like a missing one.
+    if (scope && scope !== req.tenant) throw new CityTrustError('VAULT_KEY_NOT_FOUND', 'no such key');
+    const caller = { actor, tenant: req.tenant };
+    const info = await this.#d.vault.getKey(caller, req.keyId);
+    if (!rule.keyTypes.includes(info.type)) throw new CityTrustError('PKI_PROFILE_MISMATCH', `a ${profile.name} certificate certifies a ${rule.keyTypes.join(' or ')} key, not ${info.type}`);
+    if (!info.usages.includes(rule.usage)) throw new CityTrustError('PKI_PROFILE_MISMATCH', `a ${profile.name} certificate certifies a key with the ${rule.usage} usage`);
+    const pub = await this.#d.vault.publicKey(caller, req.keyId);
+    const ca = await this.cas.active(profile.ca as Exclude<typeof profile.ca, 'issuing'>);
+    const plan: Plan = {
+      ca,
+      profile,
+      tenant: req.tenant,
+      device: null,
+      subject: nameDer([['O', req.tenant], ['OU', profile.name], ['CN', 'head-end']]),
+      subjectText: `CN=head-end,OU=${profile.name},O=${req.tenant}`,
+      sans: { uri: [headEndUrn(req.tenant)] },
+    };
+    const key = { spki: pub.spki, publicKey: spkiPublicKey(pub.spki), keySha256: new Uint8Array(createHash('sha256').update(pub.spki).digest()) };
+    return this.#issue(plan, key, actor, undefined, req.keyId);
   }
 
   /** REST/EST enrolment with a one-time bootstrap token; everything is checked before the token is spent. */
@@ -205,6 +249,8 @@ export class Pki implements DeviceCertificateHooks {
       if (device.state !== 'active') throw new CityTrustError('DEVICE_NOT_ACTIVE', `the device is ${device.state}`);
     }
     const profile = profileByName(row.profile);
+    // A vault key is re-certified by an operator (issueForVaultKey), never from a CSR.
+    if (VAULT_KEY_PROFILES[profile.name] || profile.name === 'ocsp-signing') throw new CityTrustError('PKI_PROFILE_MISMATCH', `a ${profile.name} certificate is not renewed by its holder`);
     const old = JSON.parse(row.sans) as string[];
     const dns = old.filter((s) => s.startsWith('dns:')).map((s) => s.slice(4));
     const ips = old.filter((s) => s.startsWith('ip:')).map((s) => s.slice(3));
@@ -299,7 +345,7 @@ export class Pki implements DeviceCertificateHooks {
     await this.#writer.write(row, inTransaction);
     // An `unknown` answer may be cached for a serial nobody had; serials are random, but be exact.
     this.ocsp.invalidate(serialText);
-    await this.#d.audit.append({ actor, tenant: plan.tenant, action: 'pki.cert.issue', subject: serialText, details: { ca: ca.id, profile: profile.name, device: plan.device?.id ?? null, notAfter: row.not_after } });
+    await this.#d.audit.append({ actor, tenant: plan.tenant, action: 'pki.cert.issue', subject: serialText, details: { ca: ca.id, profile: profile.name, device: plan.device?.id ?? null, notAfter: row.not_after, ...(keyId ? { keyId } : {}) } });
     const chain = await this.cas.chain(ca.id);
     return {
       serial: serialText,

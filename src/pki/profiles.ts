@@ -4,11 +4,11 @@
  * validity. The CSR contributes only its public key.
  */
 import { CityTrustError } from '../core/errors.ts';
-import { EKU_CLIENT_AUTH, EKU_CODE_SIGNING, EKU_OCSP_SIGNING, EKU_SERVER_AUTH, POLICY_ARC } from './x509/oids.ts';
+import { EKU_CLIENT_AUTH, EKU_CODE_SIGNING, EKU_HEAD_END_COMMAND, EKU_HEAD_END_KEY_AGREEMENT, EKU_OCSP_SIGNING, EKU_SERVER_AUTH, POLICY_ARC } from './x509/oids.ts';
 import type { KeyUsageName } from './x509/extensions.ts';
 import type { PkiSettings } from './settings.ts';
 
-export const PROFILES = ['reader', 'gate', 'vehicle', 'meter', 'tls-server', 'tls-client', 'code-signing', 'ocsp-signing'] as const;
+export const PROFILES = ['reader', 'gate', 'vehicle', 'meter', 'tls-server', 'tls-client', 'code-signing', 'ocsp-signing', 'head-end', 'head-end-command'] as const;
 export type ProfileName = (typeof PROFILES)[number];
 
 /** Issuing CAs by purpose; `root` signs only them. */
@@ -43,7 +43,24 @@ export const PROFILE_TABLE: Readonly<Record<ProfileName, Profile>> = {
   'code-signing': { name: 'code-signing', ca: 'code-signing', keyUsage: DS, eku: [EKU_CODE_SIGNING], policy: `${POLICY_ARC}.7`, deviceTypes: ['signer'], validityDays: (s) => s.codeSigningCertDays },
   // Issued by each issuing CA to its own delegated responder (RFC 6960 §4.2.2.2).
   'ocsp-signing': { name: 'ocsp-signing', ca: 'issuing', keyUsage: DS, eku: [EKU_OCSP_SIGNING], policy: `${POLICY_ARC}.8`, deviceTypes: [], validityDays: (s) => s.ocspSignerDays },
+  // A tenant's metering head-end keys live in the vault (no CSR: the ECDH key cannot sign one);
+  // the meters CA certifies them so that a meter validates them offline against the city root.
+  'head-end': { name: 'head-end', ca: 'meters', keyUsage: ['keyAgreement'], eku: [EKU_HEAD_END_KEY_AGREEMENT], policy: `${POLICY_ARC}.9`, deviceTypes: [], validityDays: (s) => s.deviceCertDays },
+  'head-end-command': { name: 'head-end-command', ca: 'meters', keyUsage: DS, eku: [EKU_HEAD_END_COMMAND], policy: `${POLICY_ARC}.10`, deviceTypes: [], validityDays: (s) => s.deviceCertDays },
 };
+
+/**
+ * Profiles certified for a key held in the vault (`Pki.issueForVaultKey`), with the vault
+ * usage the key must have: a key-agreement certificate for a key that cannot derive, or a
+ * command certificate for a key that cannot sign, would certify a purpose the key lacks.
+ */
+export const VAULT_KEY_PROFILES: Readonly<Partial<Record<ProfileName, { readonly usage: 'derive' | 'sign'; readonly keyTypes: readonly string[] }>>> = {
+  'head-end': { usage: 'derive', keyTypes: ['ec-p256', 'ec-p384'] },
+  'head-end-command': { usage: 'sign', keyTypes: ['ec-p256', 'ec-p384', 'ed25519'] },
+};
+
+/** Profiles an operator can name (the OCSP signer is issued by the responder itself). */
+export const OPERATOR_PROFILES: readonly ProfileName[] = PROFILES.filter((p) => p !== 'ocsp-signing');
 
 /** The profile a device type enrols with. */
 export const DEVICE_PROFILE: Readonly<Record<DeviceType, ProfileName>> = {
@@ -58,7 +75,7 @@ export const DEVICE_PROFILE: Readonly<Record<DeviceType, ProfileName>> = {
 
 export function profileByName(name: unknown): Profile {
   if (typeof name !== 'string' || !(PROFILES as readonly string[]).includes(name)) {
-    throw new CityTrustError('PKI_PROFILE_UNKNOWN', `unknown profile; use one of ${PROFILES.filter((p) => p !== 'ocsp-signing').join(', ')}`);
+    throw new CityTrustError('PKI_PROFILE_UNKNOWN', `unknown profile; use one of ${OPERATOR_PROFILES.join(', ')}`);
   }
   return PROFILE_TABLE[name as ProfileName];
 }
@@ -70,6 +87,14 @@ export function profileForPolicy(oid: string): ProfileName | undefined {
 /** The SAN every device certificate carries: `urn:citytrust:device:<tenant>:<device-id>`. */
 export function deviceUrn(tenant: string, deviceId: string): string {
   return `urn:citytrust:device:${tenant}:${deviceId}`;
+}
+
+/**
+ * The SAN of a tenant's metering head-end certificates (both profiles): the service is named,
+ * the profile (KU, EKU, policy) says which of its keys this is.
+ */
+export function headEndUrn(tenant: string): string {
+  return `urn:citytrust:service:${tenant}:head-end`;
 }
 
 const DNS = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;

@@ -8,7 +8,6 @@ import {
   AuthorityKeyIdentifier,
   BasicConstraints,
   Certificate,
-  ExtendedKeyUsage,
   KeyUsage,
   NameConstraints,
   SubjectAlternativeName,
@@ -84,17 +83,19 @@ function ext<T>(c: Certificate, oid: string, type: new () => T): T | undefined {
 }
 
 /**
- * Policy OIDs read with our own decoder: asn1js renders arcs above 2^53 wrongly, and the
- * citytrust policies live under a UUID arc (2.25.<128-bit>).
+ * A SEQUENCE OF OID-led entries read with our own decoder: asn1js renders arcs above 2^53
+ * wrongly, and the citytrust policies and EKUs live under a UUID arc (2.25.<128-bit>).
+ * `wrapped`: each entry is a SEQUENCE whose first element is the OID (PolicyInformation);
+ * otherwise each entry is the OID itself (ExtKeyUsageSyntax).
  */
-function policiesOf(c: Certificate): string[] {
-  const e = c.tbsCertificate.extensions?.find((x) => x.extnID === EXT_CERTIFICATE_POLICIES);
-  if (!e) return [];
+function oidsOf(c: Certificate, extnId: string, wrapped: boolean): string[] | undefined {
+  const e = c.tbsCertificate.extensions?.find((x) => x.extnID === extnId);
+  if (!e) return undefined;
   const v = new Uint8Array(e.extnValue.buffer);
   const M = 'PKI_CHAIN_MALFORMED' as const;
-  return children(v, only(v, 0x30, M, 'certificatePolicies'), M).map((pi) => {
-    const [idT] = children(v, expectTag(pi, 0x30, M, 'PolicyInformation'), M);
-    return oidToString(value(v, expectTag(idT, 0x06, M, 'policyIdentifier')));
+  return children(v, only(v, 0x30, M, 'extension value'), M).map((entry) => {
+    const idT = wrapped ? children(v, expectTag(entry, 0x30, M, 'PolicyInformation'), M)[0] : entry;
+    return oidToString(value(v, expectTag(idT, 0x06, M, 'object identifier')));
   });
 }
 
@@ -115,8 +116,8 @@ export function parseCertificate(der: Uint8Array): ParsedCert {
     const spkiDer = new Uint8Array(AsnConvert.serialize(tbs.subjectPublicKeyInfo));
     const bc = ext(cert, EXT_BASIC_CONSTRAINTS, BasicConstraints);
     const ku = ext(cert, EXT_KEY_USAGE, KeyUsage);
-    const eku = ext(cert, EXT_EXT_KEY_USAGE, ExtendedKeyUsage);
-    const cp = policiesOf(cert);
+    const eku = oidsOf(cert, EXT_EXT_KEY_USAGE, false);
+    const cp = oidsOf(cert, EXT_CERTIFICATE_POLICIES, true) ?? [];
     const san = ext(cert, EXT_SUBJECT_ALT_NAME, SubjectAlternativeName);
     const nc = ext(cert, EXT_NAME_CONSTRAINTS, NameConstraints);
     const ski = ext(cert, EXT_SUBJECT_KEY_ID, SubjectKeyIdentifier);
@@ -139,7 +140,7 @@ export function parseCertificate(der: Uint8Array): ParsedCert {
       notAfter: tbs.validity.notAfter.getTime().getTime(),
       ...(bc ? { basicConstraints: bc } : {}),
       ...(ku ? { keyUsage: ku } : {}),
-      ...(eku ? { eku: [...eku] } : {}),
+      ...(eku ? { eku } : {}),
       policies: cp,
       ...(san ? { san } : {}),
       ...(nc ? { nameConstraints: nc } : {}),

@@ -55,3 +55,12 @@ export const AT_ORGANIZATIONAL_UNIT = '2.5.4.11';
  */
 export const CITYTRUST_ARC = '2.25.139328801161224057556747018081459901511';
 export const POLICY_ARC = `${CITYTRUST_ARC}.1`;
+/**
+ * citytrust extended key usages (`<arc>.2.<n>`) for purposes no IETF EKU names: a meter
+ * accepts a head-end key only for the purpose it was certified for.
+ */
+export const EKU_ARC = `${CITYTRUST_ARC}.2`;
+/** The metering head-end's ECDH key that meters agree session keys with. */
+export const EKU_HEAD_END_KEY_AGREEMENT = `${EKU_ARC}.1`;
+/** The metering head-end's key that signs commands to meters. */
+export const EKU_HEAD_END_COMMAND = `${EKU_ARC}.2`;

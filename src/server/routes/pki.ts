@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { actorOf, tenantScope } from '../../access/roles.ts';
 import { CityTrustError } from '../../core/errors.ts';
-import { OCSP_STATUS, PROFILES } from '../../pki/index.ts';
+import { OCSP_STATUS, OPERATOR_PROFILES } from '../../pki/index.ts';
 import type { IssuedCertificate, OcspAnswer, Pki } from '../../pki/index.ts';
 import { OCSP_MAX_REQUEST_BYTES, ocspErrorResponse } from '../../pki/ocsp.ts';
 import type { AppContext } from '../context.ts';
@@ -194,17 +194,18 @@ export function pkiRoutes(app: FastifyInstance, ctx: AppContext): void {
     {
       schema: {
         tags: ['pki'],
-        summary: 'Issue a certificate from a CSR under a profile, for a registered device (or, city scope, a city TLS server/client).',
+        summary: 'Issue a certificate from a CSR under a profile, for a registered device (or, city scope, a city TLS server/client); or, with keyId instead of csr, certify a tenant vault key (head-end, head-end-command).',
         security: bearer,
         body: {
           type: 'object',
-          required: ['csr'],
+          oneOf: [{ required: ['csr'] }, { required: ['keyId', 'tenant', 'profile'] }],
           additionalProperties: false,
           properties: {
             csr: csrString,
+            keyId: { type: 'string', maxLength: 64 },
             tenant: { type: ['string', 'null'], maxLength: 40 },
             deviceId: { type: 'string', maxLength: 63 },
-            profile: { type: 'string', enum: PROFILES.filter((x) => x !== 'ocsp-signing') },
+            profile: { type: 'string', enum: OPERATOR_PROFILES },
             dnsNames: { type: 'array', maxItems: 20, items: { type: 'string', maxLength: 253 } },
             ipAddresses: { type: 'array', maxItems: 20, items: { type: 'string', maxLength: 15 } },
           },
@@ -213,9 +214,16 @@ export function pkiRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (req, reply) => {
-      const body = req.body as { csr: string; tenant?: string | null; deviceId?: string; profile?: string; dnsNames?: string[]; ipAddresses?: string[] };
+      const body = req.body as { csr?: string; keyId?: string; tenant?: string | null; deviceId?: string; profile?: string; dnsNames?: string[]; ipAddresses?: string[] };
+      if (body.keyId !== undefined) {
+        if (body.csr !== undefined || body.deviceId !== undefined || body.dnsNames || body.ipAddresses) throw new CityTrustError('INPUT_INVALID', 'a vault-key certificate takes tenant, keyId and profile only');
+        const p = await requireRoles(ctx.tokens, req, ['issuer', 'operator'], body.tenant ?? null);
+        const issued = await pki.issueForVaultKey(tenantScope(p), { tenant: body.tenant ?? '', keyId: body.keyId, profile: body.profile ?? '' }, actorOf(p));
+        return reply.status(201).send(issuedBody(issued));
+      }
+      if (body.csr === undefined) throw new CityTrustError('INPUT_INVALID', 'csr or keyId is required');
       const p = await requireRoles(ctx.tokens, req, ['issuer', 'operator'], body.deviceId !== undefined ? (body.tenant ?? null) : null);
-      const issued = await pki.issue(tenantScope(p), body, actorOf(p));
+      const issued = await pki.issue(tenantScope(p), { ...body, csr: body.csr }, actorOf(p));
       return reply.status(201).send(issuedBody(issued));
     },
   );
