@@ -1,0 +1,191 @@
+/**
+ * A reader updating from the real server with tuf-js: enrolled in the PKI and with the update
+ * repository's root, it installs its firmware (signed by its manufacturer's delegated role),
+ * a trust-list bundle it applies to its trust cache, and a configuration bundle; it reports
+ * what runs in a message signed with its certificate key, which lands in the device's
+ * installed versions and the audit log. After a restart it still refuses older metadata, and
+ * a bundle the trust cache does not verify is refused with nothing changed.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { BaseFetcher } from 'tuf-js';
+import { DownloadHTTPError } from 'tuf-js/dist/error.js';
+import type { FastifyInstance } from 'fastify';
+import { generateKeyPair, keyObjectSigner } from '../../src/crypto/index.ts';
+import { createCsr, enroll, TrustCache, validateReaderConfig, ReaderUpdates, READER_TRUST_BUNDLE_TYPE, type ReaderConfig } from '../../src/reader/index.ts';
+import type { ReaderKeyMaterial } from '../../src/tap/index.ts';
+import { auth, testApp, type TestApp } from '../helpers/app.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+function injectFetch(app: FastifyInstance): typeof fetch {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(String(input));
+    const res = await app.inject({ method: (init?.method ?? 'GET') as 'GET', url: url.pathname + url.search, headers: (init?.headers ?? {}) as Record<string, string>, ...(init?.body !== undefined && { payload: init.body as string }) });
+    return new Response(new Uint8Array(res.rawPayload), { status: res.statusCode, headers: res.headers as Record<string, string> });
+  }) as typeof fetch;
+}
+
+/** tuf-js transport over app.inject; `replace` plays a malicious mirror for URLs ending with a suffix. */
+class InjectFetcher extends BaseFetcher {
+  readonly replace = new Map<string, Uint8Array>();
+  readonly #app: FastifyInstance;
+  constructor(app: FastifyInstance) {
+    super();
+    this.#app = app;
+  }
+  override async fetch(url: string): Promise<ReadableStream<Uint8Array<ArrayBuffer>>> {
+    const forged = [...this.replace].find(([s]) => url.endsWith(s))?.[1];
+    let bytes: Uint8Array;
+    if (forged) bytes = forged;
+    else {
+      const res = await this.#app.inject({ method: 'GET', url: new URL(url).pathname });
+      if (res.statusCode !== 200) throw new DownloadHTTPError('Failed to download', res.statusCode);
+      bytes = new Uint8Array(res.rawPayload);
+    }
+    const copy = new Uint8Array(bytes);
+    return new ReadableStream({ start: (c) => (c.enqueue(copy), c.close()) });
+  }
+}
+
+const REPO = 'acme-readers';
+
+describe('a reader updating from the server', () => {
+  let t: TestApp;
+  let ops: { authorization: string };
+  let identity: ReaderKeyMaterial;
+  let config: ReaderConfig;
+  /** The reader's update directory: one device, so one directory across the tests. */
+  let home: string;
+  const dirs: (() => void)[] = [];
+
+  async function publish(kind: 'image' | 'data', name: string, version: string, content: Uint8Array): Promise<void> {
+    const sha = createHash('sha256').update(content).digest('hex');
+    let r = await t.app.inject({ method: 'POST', url: `/v1/updates/repos/${REPO}/targets?deviceClass=reader&kind=${kind}&name=${name}&version=${version}&sha256=${sha}`, headers: { ...ops, 'content-type': 'application/octet-stream' }, payload: Buffer.from(content) });
+    assert.equal(r.statusCode, 200, r.body);
+    r = await t.app.inject({ method: 'POST', url: `/v1/updates/repos/${REPO}/releases`, headers: ops, payload: { deviceClass: 'reader', name, version } });
+    assert.equal(r.statusCode, 200, r.body);
+  }
+
+  before(async () => {
+    t = await testApp();
+    await t.ctx.tenants.create({ id: 'acme', name: 'Acme' }, 'test');
+    await t.ctx.pki.init('test');
+    await t.ctx.credentials.rotateIssuerKey('acme', 'ES256', 'test');
+    ops = auth((await t.ctx.tokens.create({ tenant: 'acme', roles: ['tenant-admin', 'operator', 'auditor'], label: 'ops' }, undefined)).token);
+    // The reader: registered, enrolled through the PKI with a bootstrap token, then active.
+    await t.ctx.devices.register({ tenant: 'acme', id: 'door-12', type: 'reader', site: 'hq' }, 'test');
+    const { token } = await t.ctx.bootstrap.create(null, 'acme', 'door-12', 'test');
+    const key = generateKeyPair('P-256');
+    const signer = keyObjectSigner('ES256', key.privateKey);
+    const e = await enroll({ serverUrl: 'http://server', csr: await createCsr(signer, key.publicKey, 'door-12'), token, fetch: injectFetch(t.app) });
+    identity = { chain: e.chain, signer };
+    config = validateReaderConfig({ readerId: 'door-12', tenant: 'acme', site: 'hq', resources: ['door:hq/floor3/d12'], serverUrl: 'http://server' });
+    // The repository: the reader maker signs reader images; the tenant signs data bundles.
+    let r = await t.app.inject({ method: 'POST', url: '/v1/updates/repos', headers: ops, payload: { id: REPO, tenant: 'acme', deviceClasses: ['reader', 'gate'] } });
+    assert.equal(r.statusCode, 200, r.body);
+    r = await t.app.inject({ method: 'POST', url: `/v1/updates/repos/${REPO}/delegations`, headers: ops, payload: { name: 'mfr-readerco', deviceClasses: ['reader'] } });
+    assert.equal(r.statusCode, 200, r.body);
+  });
+  after(async () => {
+    for (const d of dirs) d();
+    await t.close();
+  });
+
+  async function reader(fetcher = new InjectFetcher(t.app), dir?: string): Promise<{ updates: ReaderUpdates; trust: TrustCache; dir: string; fetcher: InjectFetcher }> {
+    let d = dir;
+    if (d === undefined) {
+      const tmp = tempDir();
+      dirs.push(tmp.remove);
+      d = tmp.dir;
+      const root = await t.app.inject({ method: 'GET', url: `/updates/${REPO}/metadata/1.root.json` });
+      await ReaderUpdates.enrol(d, new Uint8Array(root.rawPayload));
+    }
+    // The trust cache persists next to the update state, as in a reader home.
+    const { cache: trust } = TrustCache.open({ root: (await t.ctx.credentials.root.get()).verifier, dir: d, now: t.clock.now() });
+    const updates = new ReaderUpdates({ repo: REPO, dir: d, config, identity, trust, clock: t.clock, fetcher, fetch: injectFetch(t.app) });
+    return { updates, trust, dir: d, fetcher };
+  }
+
+  it('installs firmware, the trust list and a configuration as released, and reports them signed', async () => {
+    await publish('image', 'firmware', '1.0.0', new Uint8Array(50_000).fill(7));
+    const trustList = (await t.ctx.credentials.trustLists.current()).token;
+    await publish('data', 'trust-list', '1', Buffer.from(JSON.stringify({ _type: READER_TRUST_BUNDLE_TYPE, trustList: Buffer.from(trustList).toString('base64'), statusLists: [] })));
+    await publish('data', 'config', '1', Buffer.from(JSON.stringify({ antiPassbackSeconds: 45, whenStale: 'fail-closed' })));
+
+    const rd = await reader();
+    home = rd.dir;
+    assert.equal(rd.trust.trust, undefined);
+    const run = await rd.updates.run();
+    assert.deepEqual(run.refused, []);
+    assert.deepEqual(
+      [...run.installed].sort((a, b) => (a.name < b.name ? -1 : 1)),
+      [
+        { name: 'config', version: '1' },
+        { name: 'firmware', version: '1.0.0' },
+        { name: 'trust-list', version: '1' },
+      ],
+    );
+    assert.equal(run.reported, 1);
+    assert.equal(rd.updates.lastTrustUpdate?.trustList, 'updated');
+    assert.ok(rd.trust.trust, 'the trust cache holds the verified trust list');
+    assert.equal(rd.updates.config.antiPassbackSeconds, 45);
+    assert.equal(rd.updates.config.readerId, 'door-12');
+    assert.deepEqual(await ReaderUpdates.keptArtifact(rd.dir, 'firmware'), Buffer.alloc(50_000, 7));
+
+    const view = await t.app.inject({ method: 'GET', url: '/v1/updates/devices/acme/door-12', headers: ops });
+    assert.deepEqual(
+      (view.json() as { name: string; version: string }[]).map((v) => [v.name, v.version]),
+      [
+        ['config', '1'],
+        ['firmware', '1.0.0'],
+        ['trust-list', '1'],
+      ],
+    );
+    const events = await t.ctx.store.db.selectFrom('audit_events').select(['actor', 'subject']).where('action', '=', 'updates.device.report').execute();
+    assert.deepEqual(events.map((x) => ({ ...x })), [{ actor: 'device:door-12', subject: 'door-12' }]);
+
+    // Nothing new: nothing installed, nothing reported again.
+    const again = await rd.updates.run();
+    assert.deepEqual(again.installed, []);
+    assert.equal(again.reported, undefined);
+  });
+
+  it('refuses older metadata after a restart (the trusted metadata is persisted)', async () => {
+    const first = await reader(new InjectFetcher(t.app), home);
+    const oldTimestamp = new Uint8Array((await t.app.inject({ method: 'GET', url: `/updates/${REPO}/metadata/timestamp.json` })).rawPayload);
+    await publish('image', 'firmware', '1.1.0', new Uint8Array(50_000).fill(8));
+    const run = await first.updates.run();
+    assert.deepEqual(run.installed, [{ name: 'firmware', version: '1.1.0' }]);
+    assert.equal(run.reported, 2);
+    // A new process on the same directory, behind a mirror replaying the older timestamp.
+    const fetcher = new InjectFetcher(t.app);
+    fetcher.replace.set('/timestamp.json', oldTimestamp);
+    const restarted = await reader(fetcher, first.dir);
+    await assert.rejects(restarted.updates.run(), (e: Error & { code?: string }) => e.code === 'UPDATE_METADATA_ROLLBACK');
+    assert.equal((await restarted.updates.installed()).firmware?.version, '1.1.0');
+    assert.equal(restarted.updates.config.antiPassbackSeconds, 45, 'the applied configuration survives the restart');
+  });
+
+  it('refuses a trust-list bundle its trust cache does not verify, and a configuration that sets the identity', async () => {
+    const rd = await reader(new InjectFetcher(t.app), home);
+    const held = rd.trust.summary().trustListIat;
+    assert.ok(held !== undefined, 'the trust list applied in the first test was persisted by the trust cache');
+    await publish('data', 'trust-list', '2', Buffer.from(JSON.stringify({ _type: READER_TRUST_BUNDLE_TYPE, trustList: Buffer.from('not a trust list').toString('base64'), statusLists: [] })));
+    await publish('data', 'config', '2', Buffer.from(JSON.stringify({ readerId: 'door-99' })));
+    const run = await rd.updates.run();
+    assert.deepEqual(run.installed, []);
+    assert.deepEqual(
+      run.refused.map((r) => [r.name, r.code]),
+      [
+        ['config', 'READER_CONFIG_INVALID'],
+        ['trust-list', 'READER_TRUST_CACHE_INVALID'],
+      ],
+    );
+    const inst = await rd.updates.installed();
+    assert.equal(inst['trust-list']?.version, '1');
+    assert.equal(inst.config?.version, '1');
+    assert.equal(rd.trust.summary().trustListIat, held);
+    assert.equal(rd.updates.config.readerId, 'door-12');
+  });
+});
