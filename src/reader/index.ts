@@ -16,6 +16,7 @@ export { signEventBatch, signTrustRequest, openReaderMessage, readerChainOf, EVE
 export { ReaderOnline, type ReaderOnlineOptions, type UploadQueue } from './online.ts';
 export { createCsr, enroll, toPemBlock, fromPemBlocks, type Enrolment } from './enrol.ts';
 export { initReaderHome, openReaderHome, HOME_FILES, type ReaderHome } from './home.ts';
+export { ReaderUpdates, parseTrustBundle, READER_TRUST_BUNDLE, READER_CONFIG_BUNDLE, READER_TRUST_BUNDLE_TYPE, type ReaderUpdatesOptions } from './firmware.ts';
 // The tap protocol as a reader uses it (citytrust/reader is the package entry point for readers).
 export {
   ReaderSession,
