@@ -3,10 +3,10 @@
  * server-side issuer, wallet registry, provisioning queue and status list publisher.
  */
 export * from './device.ts';
-export { DEFAULT_CREDENTIAL_SETTINGS, credentialSettingsFromConfig, type CredentialSettings, type CredentialDeps } from './settings.ts';
+export { DEFAULT_CREDENTIAL_SETTINGS, credentialSettingsFromConfig, type CredentialSettings, type CredentialDeps, type CityRootAnchor } from './settings.ts';
 export { SealPool } from './seal-pool.ts';
 export { StatusSlots } from './status-slots.ts';
-export { CityRoot, ROOT_CALLER, type CityRootKey } from './root.ts';
+export { CityRoot, ROOT_CALLER, cityRootFromPki, type CityRootKey, type RootCertificate, type CaSource } from './root.ts';
 export { IssuerKeys, ROTATION_GRACE_SECONDS, issuerCaller, type IssuerKeyInfo, type CurrentIssuerKey } from './issuer-keys.ts';
 export { Templates, TEMPLATE_ID, type Template } from './templates.ts';
 export { StatusLists, STATUS_BITS, type StatusChange, type PublishedStatusList } from './status-service.ts';

@@ -21,7 +21,10 @@ export interface PublishedTrustList {
   readonly expiresAt: number;
 }
 
-/** The trust list readers fetch: every issuer certificate in force, signed by the city root. */
+/**
+ * The trust list readers fetch: every issuer certificate in force, signed by the credential root,
+ * with the city PKI root's certificate for that root once the PKI exists.
+ */
 export class TrustLists {
   readonly #deps: CredentialDeps;
   readonly #root: CityRoot;
@@ -48,7 +51,8 @@ export class TrustLists {
     const list = (async () => {
       const root = await this.#root.get();
       const certificates = await this.#keys.certificatesInForce();
-      const token = await createTrustList({ certificates, iat: now, exp: now + life }, root.signer, root.kid);
+      const rootCertificate = (await this.#root.certificate())?.certificate;
+      const token = await createTrustList({ certificates, iat: now, exp: now + life, ...(rootCertificate && { rootCertificate }) }, root.signer, root.kid);
       return { token, issuedAt: now, expiresAt: now + life };
     })();
     list.catch(() => (this.#cached = undefined));

@@ -48,6 +48,21 @@ export interface CredentialDeps {
   readonly audit: AuditSink;
   readonly clock: Clock;
   readonly settings?: Partial<CredentialSettings>;
+  /**
+   * The city PKI root (docs/pki.md), which certifies the credential root so that readers pin one
+   * root for everything; undefined while the PKI is not initialised (or in tests without one).
+   */
+  readonly cityRoot?: () => Promise<CityRootAnchor | undefined>;
+}
+
+/** The city PKI root CA as the credential service needs it: its vault key and its certificate. */
+export interface CityRootAnchor {
+  readonly vaultKeyId: string;
+  readonly keyType: 'ec-p256' | 'ec-p384' | 'ed25519';
+  /** The root CA certificate, DER. */
+  readonly certificate: Uint8Array;
+  /** End of the root CA certificate's validity, ms since the epoch. */
+  readonly notAfter: number;
 }
 
 /** The credential settings of the server configuration (src/core/config.ts, `credentials.*`). */

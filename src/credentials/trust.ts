@@ -1,6 +1,12 @@
 /**
  * The trust chain readers use (device-side): one city root → issuer certificates → credentials.
  *
+ * The city root is the root CA of the city PKI (docs/pki.md): readers pin that one key. It
+ * certifies the credential root (a root certificate, `application/ct-root+cwt`), which signs the
+ * issuer certificates and the trust lists and travels in every trust list's unprotected header,
+ * so the PKI root signs once and stays out of the daily signing path. A device that pinned the
+ * credential root key itself (before the PKI existed) keeps working: the list is signed by it.
+ *
  * An issuer certificate is a CWT in a COSE_Sign1 signed by the city root key, typed
  * `application/ct-issuer+cwt` (RFC 9596 `typ`, header 16), binding a tenant to one issuer key and
  * the one algorithm it signs with. A trust list is a CWT signed by the same root, typed
@@ -9,6 +15,7 @@
  * See docs/credential-format.md §Trust.
  */
 import type { KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { CityTrustError, isCityTrustError } from '../core/errors.ts';
 import { bytesEqual } from '../core/bytes.ts';
 import {
@@ -21,8 +28,10 @@ import {
   sha256,
   toCoseKey,
   verifyCoseSign1,
+  type CoseSignAlgorithm,
   type CoseSigner,
   type CoseVerifierKey,
+  type KeyResolver,
 } from '../crypto/index.ts';
 import { CLAIM, CNF_COSE_KEY } from './claims.ts';
 
@@ -31,7 +40,12 @@ export const TYP = {
   issuerCertificate: 'application/ct-issuer+cwt',
   trustList: 'application/ct-trust+cwt',
   statusList: 'application/statuslist+cwt',
+  rootCertificate: 'application/ct-root+cwt',
 } as const;
+/** Unprotected header of a trust list: the city root's certificate for the key that signed it (private label, RFC 9052 §3.1). */
+export const ROOT_CERTIFICATE_HEADER = -65537;
+/** sub of a root certificate: the key it certifies signs issuer certificates and trust lists. */
+export const CREDENTIAL_ROOT_SUBJECT = 'credentials';
 /** Private-use claims (RFC 8392 §9.1). */
 export const TRUST_CLAIM = { signUntil: -65538, certificates: -65539 } as const;
 export const CITY_ISSUER = 'city';
@@ -89,12 +103,15 @@ export async function createIssuerCertificate(s: IssuerKeyStatement, root: CoseS
 }
 
 /** Verifies one payload signed by the root with the expected typ; returns its claims map. */
-function rootSigned(bytes: Uint8Array, root: CoseVerifierKey, typ: string): Map<unknown, unknown> {
+function rootSigned(bytes: Uint8Array, root: CoseVerifierKey | KeyResolver<CoseVerifierKey>, typ: string): Map<unknown, unknown> {
   let payload: Uint8Array;
   let protectedHeaders: ReadonlyMap<unknown, unknown>;
+  // With a resolver the key it returns decides the algorithm (verifyCoseSign1 refuses a message whose alg differs).
+  const algorithms = typeof root === 'function' ? ROOT_ALGORITHMS : [root.alg];
   try {
-    ({ payload, protectedHeaders } = verifyCoseSign1(bytes, { key: root, algorithms: [root.alg], requireTag: true, limits: { maxBytes: 1 << 20, maxDepth: 8, maxItems: 65536 } }));
+    ({ payload, protectedHeaders } = verifyCoseSign1(bytes, { key: root, algorithms, requireTag: true, limits: { maxBytes: 1 << 20, maxDepth: 8, maxItems: 65536 } }));
   } catch (e) {
+    if (isCityTrustError(e, 'CREDENTIAL_TRUST_LIST_INVALID')) throw e;
     invalid('not signed by the pinned city root', e);
   }
   if (protectedHeaders.get(TYP_HEADER) !== typ) invalid(`expected typ ${typ}`);
@@ -141,14 +158,95 @@ export function verifyIssuerCertificate(bytes: Uint8Array, opts: { root: CoseVer
   return Object.freeze({ tenant, kid, verifier, nbf, exp, signUntil });
 }
 
-export async function createTrustList(input: { certificates: readonly Uint8Array[]; iat: number; exp: number }, root: CoseSigner, rootKid: Uint8Array): Promise<Uint8Array> {
+/**
+ * A trust list signed by the credential root. `rootCertificate` (the city root's statement for
+ * that key, see createRootCertificate) lets devices that pin only the city root verify it.
+ */
+export async function createTrustList(
+  input: { certificates: readonly Uint8Array[]; iat: number; exp: number; rootCertificate?: Uint8Array },
+  root: CoseSigner,
+  rootKid: Uint8Array,
+): Promise<Uint8Array> {
   const claims = new Map<number, unknown>([
     [CLAIM.iss, CITY_ISSUER],
     [CLAIM.iat, input.iat],
     [CLAIM.exp, input.exp],
     [TRUST_CLAIM.certificates, [...input.certificates]],
   ]);
-  return createCoseSign1({ payload: encodeCbor(claims), signer: root, protectedHeaders: new Map([[TYP_HEADER, TYP.trustList]]), unprotectedHeaders: new Map([[4, rootKid]]) });
+  const unprotectedHeaders = new Map<number, unknown>([[4, rootKid]]);
+  if (input.rootCertificate !== undefined) unprotectedHeaders.set(ROOT_CERTIFICATE_HEADER, input.rootCertificate);
+  return createCoseSign1({ payload: encodeCbor(claims), signer: root, protectedHeaders: new Map([[TYP_HEADER, TYP.trustList]]), unprotectedHeaders });
+}
+
+/** Algorithms a pinned city root may use (the PKI root is P-256, P-384 or Ed25519: docs/pki.md). */
+export const ROOT_ALGORITHMS: readonly CoseSignAlgorithm[] = ['ES256', 'ES384', 'EdDSA'];
+
+/**
+ * The verifier for a pinned root given as an SPKI (the city PKI root certificate's key, or the
+ * credential root of GET /v1/credentials/root): P-256 → ES256, P-384 → ES384, Ed25519 → EdDSA.
+ */
+export function pinnedRootKey(spki: Uint8Array): CoseVerifierKey {
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+  } catch (e) {
+    return invalid('the pinned root is not an SPKI', e);
+  }
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  const alg: CoseSignAlgorithm | undefined =
+    key.asymmetricKeyType === 'ed25519' ? 'EdDSA' : key.asymmetricKeyType === 'ec' && curve === 'prime256v1' ? 'ES256' : key.asymmetricKeyType === 'ec' && curve === 'secp384r1' ? 'ES384' : undefined;
+  if (alg === undefined) return invalid('the pinned root is a P-256, P-384 or Ed25519 key');
+  return coseVerifierKey(alg, key, keyIdOf(key));
+}
+
+/** The city root's statement that `publicKey` is the credential root (ES256), valid nbf..exp. */
+export async function createRootCertificate(s: { publicKey: KeyObject; iat: number; nbf: number; exp: number }, cityRoot: CoseSigner, cityKid: Uint8Array): Promise<Uint8Array> {
+  const claims = new Map<number, unknown>([
+    [CLAIM.iss, CITY_ISSUER],
+    [CLAIM.sub, CREDENTIAL_ROOT_SUBJECT],
+    [CLAIM.iat, s.iat],
+    [CLAIM.nbf, s.nbf],
+    [CLAIM.exp, s.exp],
+    [CLAIM.cnf, new Map([[CNF_COSE_KEY, toCoseKey(s.publicKey, { kid: keyIdOf(s.publicKey), alg: 'ES256' })]])],
+  ]);
+  return createCoseSign1({ payload: encodeCbor(claims), signer: cityRoot, protectedHeaders: new Map([[TYP_HEADER, TYP.rootCertificate]]), unprotectedHeaders: new Map([[4, cityKid]]) });
+}
+
+/** Verifies a root certificate against the pinned city root; gives the credential root's verifier. */
+export function verifyRootCertificate(bytes: Uint8Array, opts: { cityRoot: CoseVerifierKey; now: number }): CoseVerifierKey & { readonly exp: number } {
+  const m = rootSigned(bytes, opts.cityRoot, TYP.rootCertificate);
+  if (m.get(CLAIM.sub) !== CREDENTIAL_ROOT_SUBJECT) invalid('the root certificate does not name the credential root');
+  const nbf = seconds(m.get(CLAIM.nbf), 'nbf');
+  const exp = seconds(m.get(CLAIM.exp), 'exp');
+  if (opts.now < nbf || opts.now >= exp) invalid('the root certificate is not valid now');
+  const cnf = m.get(CLAIM.cnf);
+  if (!(cnf instanceof Map) || !(cnf.get(CNF_COSE_KEY) instanceof Map)) invalid('cnf holds the credential root COSE_Key');
+  try {
+    const k = fromCoseKey(cnf.get(CNF_COSE_KEY) as Map<unknown, unknown>);
+    if (k.alg !== 'ES256' || k.publicKey === undefined || k.privateKey !== undefined || k.kid === undefined) return invalid('the credential root is an ES256 public key with a kid');
+    if (!bytesEqual(k.kid, keyIdOf(k.publicKey))) return invalid('the kid is not derived from the key');
+    return Object.freeze({ ...coseVerifierKey('ES256', k.publicKey, k.kid), exp });
+  } catch (e) {
+    if (isCityTrustError(e, 'CREDENTIAL_TRUST_LIST_INVALID')) throw e;
+    return invalid('the credential root is not a valid COSE_Key', e);
+  }
+}
+
+/**
+ * Picks the key a trust list must verify under. The pinned key signed it (a device that pinned
+ * the credential root), or the list's kid is another key and its root certificate, verified
+ * against the pinned city root, certifies that key. Anything else finds no key.
+ */
+function trustListKey(pinned: CoseVerifierKey, now: number, chosen: { key?: CoseVerifierKey }): KeyResolver<CoseVerifierKey> {
+  const pinnedKid = pinned.kid ?? keyIdOf(pinned.key);
+  return ({ kid, unprotectedHeaders }) => {
+    const cert = unprotectedHeaders.get(ROOT_CERTIFICATE_HEADER);
+    if (cert === undefined || (kid !== undefined && bytesEqual(kid, pinnedKid))) return (chosen.key = pinned);
+    if (!(cert instanceof Uint8Array)) return invalid('the root certificate header is a byte string');
+    const key = verifyRootCertificate(cert, { cityRoot: pinned, now });
+    if (kid === undefined || !bytesEqual(kid, key.kid as Uint8Array)) return invalid('the trust list is not signed by the certified credential root');
+    return (chosen.key = key);
+  };
 }
 
 /** The issuer keys a reader or wallet trusts, looked up by kid. */
@@ -169,9 +267,14 @@ export class CredentialTrust {
     return new CredentialTrust(keys);
   }
 
-  /** Verifies a trust list and every certificate in it against the pinned city root; `now` in seconds. */
+  /**
+   * Verifies a trust list and every certificate in it against the pinned root — the city PKI root
+   * (through the root certificate the list carries) or the credential root itself; `now` in seconds.
+   */
   static fromTrustList(bytes: Uint8Array, opts: { root: CoseVerifierKey; now: number }): CredentialTrust {
-    const m = rootSigned(bytes, opts.root, TYP.trustList);
+    const chosen: { key?: CoseVerifierKey } = {};
+    const m = rootSigned(bytes, trustListKey(opts.root, opts.now, chosen), TYP.trustList);
+    const signer = chosen.key as CoseVerifierKey;
     const iat = seconds(m.get(CLAIM.iat), 'iat');
     const exp = seconds(m.get(CLAIM.exp), 'exp');
     if (opts.now >= exp) invalid('the trust list has expired; fetch a fresh one');
@@ -181,7 +284,7 @@ export class CredentialTrust {
     const keys: TrustedIssuerKey[] = [];
     for (const c of certs as Uint8Array[]) {
       try {
-        keys.push(verifyIssuerCertificate(c, opts));
+        keys.push(verifyIssuerCertificate(c, { root: signer, now: opts.now }));
       } catch (e) {
         if (!isCityTrustError(e, 'CREDENTIAL_TRUST_LIST_INVALID')) throw e;
       }

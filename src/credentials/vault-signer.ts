@@ -1,10 +1,10 @@
 /** A COSE signer backed by a vault key: the private key never leaves the vault (docs/vault.md). */
 import { CityTrustError } from '../core/errors.ts';
-import type { CoseSigner } from '../crypto/index.ts';
+import type { CoseSignAlgorithm, CoseSigner } from '../crypto/index.ts';
 import type { KeyVault, VaultCaller } from '../vault/types.ts';
 import type { IssuerAlgorithm } from './trust.ts';
 
-export function vaultCoseSigner(vault: KeyVault, caller: VaultCaller, keyId: string, alg: IssuerAlgorithm): CoseSigner {
+export function vaultCoseSigner(vault: KeyVault, caller: VaultCaller, keyId: string, alg: CoseSignAlgorithm): CoseSigner {
   return {
     alg,
     // RFC 9053 §2.1: COSE carries ECDSA signatures as r ‖ s, so the vault is asked for P1363.

@@ -2,12 +2,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { get } from 'node:http';
+import { parseCertificate } from '../../src/pki/validate-cert.ts';
 import { auth, testApp, type TestApp } from '../helpers/app.ts';
 import { fromBase64Url, toBase64Url } from '../../src/core/bytes.ts';
-import { coseVerifierKey, createSignature, exportRawPublicKey, generateKeyPair, importSpkiPublicKey, keyObjectAgreement } from '../../src/crypto/index.ts';
+import { coseVerifierKey, createSignature, exportRawPublicKey, exportSpkiPublicKey as exportSpki, generateKeyPair, importSpkiPublicKey, keyObjectAgreement } from '../../src/crypto/index.ts';
 import {
   CredentialTrust,
   credentialStatus,
+  pinnedRootKey,
   decodeProvisioningMessage,
   openEnvelope,
   registrationToBeSigned,
@@ -79,6 +81,40 @@ describe('the credentials API', () => {
 
     const list = await ta.app.inject({ method: 'GET', url: '/v1/credentials?holderEmail=rider%40example.org&status=revoked', headers: h });
     assert.deepEqual(list.json<{ id: string }[]>().map((c) => c.id), [info.id]);
+  });
+
+  it('lets a reader pin only the city PKI root: the trust list carries the root certificate for the credential root', async (t) => {
+    const ta = await setup(t);
+    const admin = auth(ta.adminToken);
+    const before = (await ta.app.inject({ method: 'GET', url: '/v1/credentials/root' })).json<{ certificate: string | null; cityRoot: unknown }>();
+    assert.equal(before.certificate, null);
+    assert.equal(before.cityRoot, null);
+    assert.equal((await ta.app.inject({ method: 'POST', url: '/v1/pki/init', headers: admin })).statusCode, 201);
+    const w = await register(ta, ta.issuer, 'metro');
+    const issued = await ta.app.inject({ method: 'POST', url: '/v1/credentials', headers: auth(ta.issuer), payload: { tenant: 'metro', walletId: w.id, grants: { zones: ['A'] }, validUntil: Math.floor(ta.clock.now() / 1000) + 3600 } });
+    assert.equal(issued.statusCode, 201, issued.body);
+
+    // The reader's one pin: the city root CA certificate (the same one that anchors every device certificate).
+    const rootCa = new Uint8Array((await ta.app.inject({ method: 'GET', url: '/pki/ca/root-1.crt' })).rawPayload);
+    const pinned = pinnedRootKey(parseCertificate(rootCa).spkiDer);
+    assert.equal(pinned.alg, 'ES384'); // the PKI root's default key type (pki.rootKeyType)
+    const root = (await ta.app.inject({ method: 'GET', url: '/v1/credentials/root' })).json<{ spki: string; certificate: string; cityRoot: { alg: string; certificate: string } }>();
+    assert.equal(root.cityRoot.alg, 'ES384');
+    assert.deepEqual(fromBase64Url(root.cityRoot.certificate), rootCa);
+
+    ta.clock.advance(120_000); // past the trust list's cache
+    const now = ta.clock.now();
+    const list = new Uint8Array((await ta.app.inject({ method: 'GET', url: '/v1/credentials/trust' })).rawPayload);
+    const trust = CredentialTrust.fromTrustList(list, { root: pinned, now: Math.floor(now / 1000) });
+    assert.deepEqual(trust.keys().map((k) => k.tenant).sort(), ['metro', 'parking']);
+    const credential = fromBase64Url(issued.json<{ credential: string }>().credential);
+    assert.equal(verifyCredential(credential, { trust, now }).claims.iss, 'metro');
+    // A device that pinned the credential root itself (before the PKI existed) still verifies the same list.
+    const legacy = CredentialTrust.fromTrustList(list, { root: coseVerifierKey('ES256', importSpkiPublicKey('P-256', fromBase64Url(root.spki))), now: Math.floor(now / 1000) });
+    assert.equal(legacy.keys().length, 2);
+    // Another city's root verifies nothing.
+    const foreign = pinnedRootKey(exportSpki(generateKeyPair('P-256').publicKey));
+    assert.throws(() => CredentialTrust.fromTrustList(list, { root: foreign, now: Math.floor(now / 1000) }), (e: Error & { code?: string }) => e.code === 'CREDENTIAL_TRUST_LIST_INVALID');
   });
 
   it('refuses a replayed sync signature, a forged one and an ack beyond what was sent, changing nothing', async (t) => {

@@ -1,8 +1,8 @@
 /** The trust chain: city root → issuer certificates → trust list. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createCoseSign1, encodeCbor, generateKeyPair, keyObjectSigner } from '../../src/crypto/index.ts';
-import { createTrustList, CredentialTrust, verifyCredential, verifyIssuerCertificate, TYP_HEADER } from '../../src/credentials/device.ts';
+import { createCoseSign1, encodeCbor, exportSpkiPublicKey, generateKeyPair, keyObjectSigner } from '../../src/crypto/index.ts';
+import { createRootCertificate, createTrustList, CredentialTrust, keyIdOf, pinnedRootKey, verifyCredential, verifyIssuerCertificate, verifyRootCertificate, TYP_HEADER } from '../../src/credentials/device.ts';
 import { issue, makeChain, makeIssuer, makeRoot, NOW, NOW_S, throwsCode } from './helpers.ts';
 
 describe('issuer certificates', () => {
@@ -59,5 +59,62 @@ describe('trust lists', () => {
     throwsCode(() => CredentialTrust.fromTrustList(chain.issuer.certificate, { root: chain.root.verifier, now: NOW_S }), 'CREDENTIAL_TRUST_LIST_INVALID');
     const forged = await createTrustList({ certificates: [chain.issuer.certificate], iat: NOW_S, exp: NOW_S + 86400 }, keyObjectSigner('ES256', generateKeyPair('P-256').privateKey), chain.root.kid);
     throwsCode(() => CredentialTrust.fromTrustList(forged, { root: chain.root.verifier, now: NOW_S }), 'CREDENTIAL_TRUST_LIST_INVALID');
+  });
+});
+
+describe('one city root: the city PKI root certifies the credential root', () => {
+  /** A city root of the PKI's default key type (P-384) and a credential root it certifies. */
+  async function cityChain(opts: { exp?: number } = {}) {
+    const city = generateKeyPair('P-384');
+    const cityPin = pinnedRootKey(exportSpkiPublicKey(city.publicKey));
+    const chain = await makeChain();
+    const rootCertificate = await createRootCertificate(
+      { publicKey: chain.root.verifier.key, iat: NOW_S, nbf: NOW_S - 60, exp: opts.exp ?? NOW_S + 10 * 365 * 86400 },
+      keyObjectSigner('ES384', city.privateKey),
+      keyIdOf(city.publicKey),
+    );
+    const list = await createTrustList({ certificates: [chain.issuer.certificate], iat: NOW_S, exp: NOW_S + 86400, rootCertificate }, chain.root.signer, chain.root.kid);
+    return { city, cityPin, chain, rootCertificate, list };
+  }
+
+  it('a reader that pins only the city root verifies the trust list and the credentials under it', async () => {
+    const { cityPin, chain, rootCertificate, list } = await cityChain();
+    assert.equal(cityPin.alg, 'ES384');
+    assert.deepEqual(verifyRootCertificate(rootCertificate, { cityRoot: cityPin, now: NOW_S }).kid, chain.root.kid);
+    const trust = CredentialTrust.fromTrustList(list, { root: cityPin, now: NOW_S });
+    assert.equal(verifyCredential(await issue(chain), { trust, now: NOW }).claims.iss, 'metro');
+    // A reader that pinned the credential root itself verifies the same bytes.
+    assert.equal(CredentialTrust.fromTrustList(list, { root: chain.root.verifier, now: NOW_S }).keys().length, 1);
+  });
+
+  it('refuses a root certificate from another city root, an expired one, one for another key, and a list that carries none', async () => {
+    const { chain, list, city } = await cityChain();
+    const other = pinnedRootKey(exportSpkiPublicKey(generateKeyPair('P-384').publicKey));
+    throwsCode(() => CredentialTrust.fromTrustList(list, { root: other, now: NOW_S }), 'CREDENTIAL_TRUST_LIST_INVALID');
+    const short = await cityChain({ exp: NOW_S + 100 });
+    throwsCode(() => CredentialTrust.fromTrustList(short.list, { root: short.cityPin, now: NOW_S + 100 }), 'CREDENTIAL_TRUST_LIST_INVALID');
+    // The city root certified some other key, and the list is signed by the credential root.
+    const cityPin = pinnedRootKey(exportSpkiPublicKey(city.publicKey));
+    const wrongCert = await createRootCertificate({ publicKey: generateKeyPair('P-256').publicKey, iat: NOW_S, nbf: NOW_S - 60, exp: NOW_S + 86400 }, keyObjectSigner('ES384', city.privateKey), keyIdOf(city.publicKey));
+    const wrong = await createTrustList({ certificates: [chain.issuer.certificate], iat: NOW_S, exp: NOW_S + 86400, rootCertificate: wrongCert }, chain.root.signer, chain.root.kid);
+    throwsCode(() => CredentialTrust.fromTrustList(wrong, { root: cityPin, now: NOW_S }), 'CREDENTIAL_TRUST_LIST_INVALID');
+    const bare = await createTrustList({ certificates: [chain.issuer.certificate], iat: NOW_S, exp: NOW_S + 86400 }, chain.root.signer, chain.root.kid);
+    throwsCode(() => CredentialTrust.fromTrustList(bare, { root: cityPin, now: NOW_S }), 'CREDENTIAL_TRUST_LIST_INVALID');
+    // An issuer certificate is not a root certificate (typ), even when the city root signed it.
+    const typed = await makeIssuer({ signer: keyObjectSigner('ES384', city.privateKey), verifier: cityPin, kid: keyIdOf(city.publicKey) });
+    throwsCode(() => verifyRootCertificate(typed.certificate, { cityRoot: cityPin, now: NOW_S }), 'CREDENTIAL_TRUST_LIST_INVALID');
+  });
+
+  it('skips an issuer certificate signed by the city root directly: only the credential root certifies issuers', async () => {
+    const { chain, city, cityPin, rootCertificate } = await cityChain();
+    const direct = await makeIssuer({ signer: keyObjectSigner('ES384', city.privateKey), verifier: cityPin, kid: keyIdOf(city.publicKey) }, 'rogue');
+    const list = await createTrustList({ certificates: [chain.issuer.certificate, direct.certificate], iat: NOW_S, exp: NOW_S + 86400, rootCertificate }, chain.root.signer, chain.root.kid);
+    assert.deepEqual(CredentialTrust.fromTrustList(list, { root: cityPin, now: NOW_S }).keys().map((k) => k.tenant), ['metro']);
+  });
+
+  it('pins P-256, P-384 and Ed25519 roots and refuses other keys', () => {
+    assert.equal(pinnedRootKey(exportSpkiPublicKey(generateKeyPair('P-256').publicKey)).alg, 'ES256');
+    assert.equal(pinnedRootKey(exportSpkiPublicKey(generateKeyPair('Ed25519').publicKey)).alg, 'EdDSA');
+    throwsCode(() => pinnedRootKey(new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00])), 'CREDENTIAL_TRUST_LIST_INVALID');
   });
 });

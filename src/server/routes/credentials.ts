@@ -122,12 +122,36 @@ export function credentialsRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
   );
 
+  const rootKey = { type: 'object', properties: { kid: { type: 'string' }, alg: { type: 'string' }, spki: { type: 'string' } } } as const;
   app.get(
     '/v1/credentials/root',
-    { schema: { tags: ['credentials'], summary: 'The city credential root readers pin (public; compare out of band).', response: { 200: { type: 'object', properties: { kid: { type: 'string' }, alg: { type: 'string' }, spki: { type: 'string' } } }, ...errorResponses } } },
+    {
+      schema: {
+        tags: ['credentials'],
+        summary: 'The credential root, and the city PKI root that certifies it: readers pin the city root (public; compare its fingerprint out of band).',
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              ...rootKey.properties,
+              certificate: { type: ['string', 'null'], description: 'the city root’s certificate for the credential root (COSE_Sign1 CWT, application/ct-root+cwt), base64url; null before `ca init`' },
+              cityRoot: { anyOf: [{ type: 'null' }, { type: 'object', properties: { ...rootKey.properties, certificate: { type: 'string', description: 'the city root CA certificate, DER, base64url' } } }] },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
     async () => {
       const root = await svc.root.get();
-      return { kid: Buffer.from(root.kid).toString('hex'), alg: 'ES256', spki: toBase64Url(root.spki) };
+      const c = await svc.root.certificate();
+      return {
+        kid: Buffer.from(root.kid).toString('hex'),
+        alg: 'ES256',
+        spki: toBase64Url(root.spki),
+        certificate: c ? toBase64Url(c.certificate) : null,
+        cityRoot: c ? { kid: Buffer.from(c.cityRoot.kid).toString('hex'), alg: c.cityRoot.alg, spki: toBase64Url(c.cityRoot.spki), certificate: toBase64Url(c.cityRoot.certificate) } : null,
+      };
     },
   );
 
