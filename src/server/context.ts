@@ -15,7 +15,7 @@ import { Tokens } from '../access/tokens.ts';
 import { Devices } from '../devices/registry.ts';
 import { BootstrapTokens } from '../devices/bootstrap.ts';
 import { Pki } from '../pki/pki.ts';
-import { createCredentialServices, credentialSettingsFromConfig, type CredentialServices } from '../credentials/index.ts';
+import { cityRootFromPki, createCredentialServices, credentialSettingsFromConfig, type CredentialServices } from '../credentials/index.ts';
 import { Updates, InstallReports, UpdateRefresher, pkiDeviceKeys } from '../updates/index.ts';
 import { Metering } from '../metering/service.ts';
 
@@ -75,7 +75,7 @@ export async function openContext(config: Config, opts: OpenContextOptions = {})
     const devices = new Devices({ store, clock, audit });
     const bootstrap = new BootstrapTokens({ store, clock, audit, devices, defaultTtlSeconds: config.pki.bootstrapTtlSeconds });
     const pki = new Pki({ store, vault, clock, audit, logger, devices, bootstrap, settings: { ...config.pki, codeSigningCertDays: config.pki.deviceCertDays } });
-    const credentials = createCredentialServices({ store, vault, audit, clock, settings: credentialSettingsFromConfig(config.credentials) });
+    const credentials = createCredentialServices({ store, vault, audit, clock, settings: credentialSettingsFromConfig(config.credentials), cityRoot: cityRootFromPki(pki.cas) });
     const updateRepos = new Updates({ store, vault, audit, clock, logger, settings: config.updates });
     const updates = { repos: updateRepos, reports: new InstallReports({ store, audit, clock, devices, keys: pkiDeviceKeys(pki) }), refresher: new UpdateRefresher(updateRepos, logger, config.updates.refreshIntervalMs) };
     if (opts.checkpointing) updates.refresher.start();
