@@ -12,7 +12,7 @@ describe('the credential and wallet commands', () => {
   const tmp = tempDir();
   after(() => tmp.remove());
 
-  it('rotate a key, create a template, issue, list, revoke, and report bad input with its code', async () => {
+  it('rotate a key, create a template, issue, list and filter, suspend, resume, update (re-issue and revoke the old), revoke, and report bad input with its code', async () => {
     const dir = join(tmp.dir, 'data');
     const token = JSON.parse(runCli(['init', '-d', dir, '--dev-unseal', '--json']).stdout).token as string;
     assert.equal(runCli(['tenant', 'create', 'metro', '-n', 'Metro', '-d', dir]).status, 0);
@@ -39,7 +39,16 @@ describe('the credential and wallet commands', () => {
     const issued = JSON.parse(cli('credential', 'issue', '--tenant', 'metro', '--wallet', walletId, '--template', 'day-ab', '--holder-email', 'ada@example.org', '--json').stdout) as { id: string; size: number };
     assert.ok(issued.size <= 255);
     assert.match(cli('credential', 'list', '--tenant', 'metro', '--holder-email', 'ada@example.org').stdout, new RegExp(issued.id));
-    assert.match(cli('credential', 'revoke', issued.id, '--reason', 'refund').stdout, /revoked/);
+    assert.match(cli('credential', 'suspend', issued.id, '--reason', 'lost phone').stdout, new RegExp(`${issued.id} is suspended`));
+    assert.match(cli('credential', 'resume', issued.id).stdout, new RegExp(`${issued.id} is active`));
+    const updated = JSON.parse(cli('credential', 'update', issued.id, '--grants', '{"zones":["A","B","C"]}', '--json').stdout) as { id: string; replaces: string; status: string };
+    assert.equal(updated.replaces, issued.id);
+    assert.notEqual(updated.id, issued.id);
+    // Filters: the old one is revoked by the update, the new one active, both from the template's wallet.
+    const byStatus = (status: string) => (JSON.parse(cli('credential', 'list', '--tenant', 'metro', '--status', status, '--wallet', walletId, '--json').stdout) as { id: string }[]).map((c) => c.id);
+    assert.deepEqual(byStatus('revoked'), [issued.id]);
+    assert.deepEqual(byStatus('active'), [updated.id]);
+    assert.match(cli('credential', 'revoke', updated.id, '--reason', 'refund').stdout, /revoked/);
 
     const again = cli('credential', 'revoke', issued.id);
     assert.equal(again.status, 1);
