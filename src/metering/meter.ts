@@ -81,3 +81,4 @@ export { SimulatedMeter, type SimulatedMeterOptions, type HeadEndInfo, type Mete
 export { MeterMqttClient, type MeterMqttOptions } from './meter-mqtt.ts';
 export { estEnroll, parseCertsOnly, type EstOptions, type EstResult } from './est.ts';
 export { meterTopics, parseMeterTopic, isTenantId, isMeterId, UP_FILTER, DOWN_FILTER, type MeterTopics } from './topics.ts';
+export { MeterUpdates, type MeterUpdatesOptions } from './firmware.ts';
