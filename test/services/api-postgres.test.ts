@@ -7,5 +7,5 @@ process.env.CITYTRUST_TEST_PG = '1';
 await import('../server/api.test.ts');
 await import('../server/vault-api.test.ts');
 await import('../pki/api.test.ts');
-// credentials: added once its PostgreSQL fixes land (its issuance answered INTERNAL on PostgreSQL).
+await import('../credentials/api.test.ts');
 await import('../updates/api.test.ts');
