@@ -150,6 +150,45 @@ describe('the credentials API', () => {
     assert.equal((await ta.app.inject({ method: 'GET', url: `/v1/credentials/${id}`, headers: auth(ta.other) })).json<{ status: string }>().status, 'active');
   });
 
+  it('registers a wallet only with a proof of possession of its SE key over a fresh challenge of its tenant, and records the attestation format', async (t) => {
+    const ta = await setup(t);
+    const h = auth(ta.issuer);
+    const challenge = async (token = ta.issuer, tenant = 'metro') =>
+      (await ta.app.inject({ method: 'POST', url: '/v1/wallets/challenges', headers: auth(token), payload: { tenant } })).json<{ challengeId: string; challenge: string }>();
+    const key = generateKeyPair('P-256');
+    const point = exportRawPublicKey(key.publicKey);
+    const body = (ch: { challengeId: string; challenge: string }, o: { signer?: ReturnType<typeof generateKeyPair>; tenant?: string; attestation?: unknown } = {}) => ({
+      tenant: 'metro',
+      challengeId: ch.challengeId,
+      publicKey: toBase64Url(point),
+      signature: toBase64Url(createSignature('ES256', (o.signer ?? key).privateKey, registrationToBeSigned(o.tenant ?? 'metro', fromBase64Url(ch.challenge), point), 'raw')),
+      ...(o.attestation !== undefined && { attestation: o.attestation }),
+    });
+    const post = async (payload: object) => (await ta.app.inject({ method: 'POST', url: '/v1/wallets', headers: h, payload })).json<{ code?: string; id?: string; attestationFormat?: string }>();
+    const count = async () => (await ta.app.inject({ method: 'GET', url: '/v1/wallets?tenant=metro', headers: h })).json<unknown[]>().length;
+
+    const ch = await challenge();
+    // Signed by another key (wrong holder key), or for another tenant: no proof of this key for this tenant.
+    assert.equal((await post(body(ch, { signer: generateKeyPair('P-256') }))).code, 'WALLET_PROOF_INVALID');
+    assert.equal((await post(body(ch, { tenant: 'parking' }))).code, 'WALLET_PROOF_INVALID');
+    assert.equal((await post({ ...body(ch), signature: toBase64Url(new Uint8Array(64)) })).code, 'WALLET_PROOF_INVALID');
+    assert.equal((await post(body(ch, { attestation: { format: 'tpm', data: 'AAAA' } }))).code, 'WALLET_ATTESTATION_INVALID');
+    assert.equal((await post(body(ch, { attestation: { format: 'none', data: 'AAAA' } }))).code, 'WALLET_ATTESTATION_INVALID');
+    // Another tenant's challenge is unknown here.
+    assert.equal((await post(body(await challenge(ta.other, 'parking')))).code, 'WALLET_CHALLENGE_INVALID');
+    assert.equal(await count(), 0);
+
+    const ok = await post(body(ch, { attestation: { format: 'android-key', data: toBase64Url(new Uint8Array([0x30, 0x00])) } }));
+    assert.ok(ok.id, JSON.stringify(ok));
+    assert.equal(ok.attestationFormat, 'android-key');
+    // The challenge is single-use, and an old one expires.
+    assert.equal((await post(body(ch))).code, 'WALLET_CHALLENGE_INVALID');
+    const stale = await challenge();
+    ta.clock.advance(301_000);
+    assert.equal((await post(body(stale))).code, 'WALLET_CHALLENGE_INVALID');
+    assert.equal(await count(), 1);
+  });
+
   it('refuses malformed bodies with specific codes', async (t) => {
     const ta = await setup(t);
     const h = auth(ta.issuer);

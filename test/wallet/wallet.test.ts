@@ -2,7 +2,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { Wallet, MemoryStorage, type SyncTransport } from '../../src/wallet/index.ts';
+import { Wallet, MemoryStorage, SealedRecords, SoftwareSecureElement, type SyncTransport } from '../../src/wallet/index.ts';
+import { KeyObject } from 'node:crypto';
+import { FixedClock } from '../../src/core/clock.ts';
+import { verifySignature } from '../../src/crypto/index.ts';
 import { CredentialTrust, verifyHolderSignature } from '../../src/credentials/index.ts';
 import { openEnv, type Env } from '../credentials/service-helpers.ts';
 import { rejectsCode } from '../credentials/helpers.ts';
@@ -120,6 +123,28 @@ describe('the wallet SDK', () => {
     answer = false;
     await rejectsCode(wallet.present(c.id, challenge), 'WALLET_USER_VERIFICATION_REQUIRED');
     assert.equal(prompts, 2);
+  });
+
+  it('keeps secure-element keys inside it: nothing it exposes or returns is a private key', async () => {
+    const storage = new MemoryStorage();
+    const se = await SoftwareSecureElement.open({ records: new SealedRecords(storage, randomBytes(32)), clock: new FixedClock(), verifyUser: async () => true });
+    const point = await se.createKey('reg-metro');
+    assert.equal(point.length, 65);
+    assert.equal(se.publicKey('reg-metro').type, 'public');
+    assert.deepEqual(Object.keys(se), []);
+    assert.equal(JSON.stringify(se), '{}');
+    const agreement = se.agreement('reg-metro') as unknown as Record<string, unknown>;
+    for (const v of Object.values(agreement)) assert.ok(!(v instanceof KeyObject), 'no key object leaves through the agreement');
+    // What it signs verifies with the public key; the private key itself is reachable by no method.
+    const sig = await se.sign('reg-metro', Uint8Array.of(1, 2, 3));
+    assert.equal(verifySignature('ES256', se.publicKey('reg-metro'), Uint8Array.of(1, 2, 3), sig, 'raw'), true);
+    const methods = Object.getOwnPropertyNames(SoftwareSecureElement.prototype).filter((m) => m !== 'constructor');
+    assert.deepEqual(methods.sort(), ['agreement', 'aliases', 'createKey', 'publicKey', 'publicPoint', 'sign', 'verifyUser']);
+    await rejectsCode(se.sign('nope', Uint8Array.of(1)), 'WALLET_KEY_NOT_FOUND');
+    // Persisted sealed: no PKCS#8 header or key bytes in clear.
+    const all = Buffer.concat([...storage.records.values()]);
+    assert.equal(all.includes(Buffer.from('reg-metro')), false);
+    assert.equal(all.includes(Buffer.from(point.subarray(1, 33))), false);
   });
 
   it('persists only ciphertext and refuses storage sealed under another key', async (t) => {
