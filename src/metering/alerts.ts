@@ -19,6 +19,7 @@ export const ALERT_KINDS = {
   METER_SYSTEM_TITLE_MISMATCH: 'critical',
   METER_IDENTITY_INVALID: 'critical',
   METER_NOT_ACTIVE: 'warning',
+  METER_COMPROMISED: 'critical',
   METER_KEY_UNKNOWN: 'warning',
   METER_COUNTER_REPLAY: 'critical',
   METER_DECRYPT_FAILED: 'critical',

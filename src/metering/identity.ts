@@ -31,7 +31,12 @@ export interface IdentityKey {
 }
 
 /** `ok`, or the code that refuses the meter's frames now. */
-export type IdentityStatus = 'ok' | Extract<ErrorCode, 'METER_IDENTITY_INVALID' | 'METER_NOT_ACTIVE'>;
+export type IdentityStatus = 'ok' | Extract<ErrorCode, 'METER_IDENTITY_INVALID' | 'METER_NOT_ACTIVE' | 'METER_COMPROMISED'>;
+
+/** The message of a refusing identity status. */
+export function identityMessage(s: Exclude<IdentityStatus, 'ok'>): string {
+  return s === 'METER_COMPROMISED' ? 'the meter is compromised (it reported tampering); its certificates are revoked' : s === 'METER_NOT_ACTIVE' ? 'the meter device is not active' : 'the meter certificate is revoked, on hold, expired or unknown';
+}
 
 export interface MeterIdentityResolver {
   verifyCertificate(tenant: string, meterId: string, certificateDer: Uint8Array, at: number): Promise<VerifiedMeterCertificate>;
@@ -85,7 +90,7 @@ export class PkiMeterIdentityResolver implements MeterIdentityResolver {
       throw new CityTrustError('METER_IDENTITY_INVALID', 'the certificate is for another device', { details: { reason: 'foreign-certificate' } });
     }
     const status = (await this.statusMany([{ tenant, meterId, serial: path.serial }], at)).get(identityKey({ tenant, meterId, serial: path.serial }));
-    if (status !== 'ok') throw new CityTrustError(status ?? 'METER_IDENTITY_INVALID', status === 'METER_NOT_ACTIVE' ? 'the meter device is not active' : 'the meter certificate is revoked, on hold or unknown');
+    if (status !== 'ok') throw new CityTrustError(status ?? 'METER_IDENTITY_INVALID', identityMessage(status ?? 'METER_IDENTITY_INVALID'));
     return { serial: path.serial, notAfter: path.notAfter, spki: path.spki, publicKey: importSpkiPublicKey('P-256', path.spki) };
   }
 
@@ -119,7 +124,9 @@ export class PkiMeterIdentityResolver implements MeterIdentityResolver {
       const c = certs.get(k.serial);
       // The device state first: a suspended device also has its certificates on hold, and "not active" says why.
       let status: IdentityStatus = 'ok';
-      if (devices.get(`${k.tenant}/${k.meterId}`) !== 'active') status = 'METER_NOT_ACTIVE';
+      const state = devices.get(`${k.tenant}/${k.meterId}`);
+      if (state === 'compromised') status = 'METER_COMPROMISED';
+      else if (state !== 'active') status = 'METER_NOT_ACTIVE';
       else if (!c || c.tenant !== k.tenant || c.device !== k.meterId || c.status !== 'good' || at >= c.notAfter) status = 'METER_IDENTITY_INVALID';
       out.set(identityKey(k), status);
       this.#cache.set(identityKey(k), { status, until: at + this.#cacheMs });

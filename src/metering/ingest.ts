@@ -31,10 +31,11 @@ import { sha256 } from '../crypto/index.ts';
 import type { AuditSink } from '../audit/types.ts';
 import type { Store } from '../store/db.ts';
 import type { KeyVault } from '../vault/types.ts';
+import type { Devices } from '../devices/registry.ts';
 import { isAlertKind, type AlertInput } from './alerts.ts';
 import { parseUplinkFrame, type UplinkFrame, type UplinkType } from './frame.ts';
 import type { MeterIdentityResolver, IdentityStatus } from './identity.ts';
-import { identityKey } from './identity.ts';
+import { identityKey, identityMessage } from './identity.ts';
 import { MeterCache, remember, toVerifyKey, type Epoch, type MeterEntry } from './ingest-state.ts';
 import { emptyWriteSet, storedFrame, writeBatch, type WriteSet } from './ingest-write.ts';
 import type { MeteringKeys } from './keys.ts';
@@ -117,6 +118,9 @@ interface Item {
   reject(e: unknown): void;
 }
 
+/** The part of the device registry ingest needs: a tamper event makes the meter `compromised`. */
+export type DeviceStates = Pick<Devices, 'get' | 'setState'>;
+
 const subtle = webcrypto.subtle;
 const ECDSA = { name: 'ECDSA', hash: 'SHA-256' } as const;
 
@@ -151,12 +155,16 @@ export class MeterIngest {
   readonly #cache: MeterCache;
   readonly #pool: VerifyPool | undefined;
   readonly #tails = new Map<string, Promise<void>>();
+  readonly #devices: DeviceStates | undefined;
+  /** Meters whose tamper event this instance saw (tenant/meter): refused without waiting for the identity cache. */
+  readonly #compromised = new Set<string>();
   #queue: Item[] = [];
   #flushing: Promise<void> | undefined;
   #closed = false;
 
-  constructor(deps: { store: Store; vault: KeyVault; keys: MeteringKeys; identity: MeterIdentityResolver; audit: AuditSink; clock: Clock; logger?: Logger; settings?: Partial<IngestSettings> }) {
+  constructor(deps: { store: Store; vault: KeyVault; keys: MeteringKeys; identity: MeterIdentityResolver; audit: AuditSink; clock: Clock; logger?: Logger; settings?: Partial<IngestSettings>; devices?: DeviceStates }) {
     this.#store = deps.store;
+    this.#devices = deps.devices;
     this.#identity = deps.identity;
     this.#audit = deps.audit;
     this.#clock = deps.clock;
@@ -299,6 +307,7 @@ export class MeterIngest {
     // A meter whose frame hit a passing fault (vault sealed, store down) keeps its later frames
     // of this batch unacknowledged too: applying them would put its counter past the deferred one.
     const deferred = new Set<string>();
+    const tampered = new Set<string>();
     for (let i = 0; i < batch.length; i++) {
       const item = batch[i]!;
       const s = settled[i]!;
@@ -308,9 +317,14 @@ export class MeterIngest {
         if (s.status === 'rejected') throw s.reason;
         const p = s.value;
         const st = statuses.get(identityKey({ tenant: item.tenant, meterId: item.meterId, serial: p.epoch.serial }));
-        if (st !== 'ok') refuse(st ?? 'METER_IDENTITY_INVALID', st === 'METER_NOT_ACTIVE' ? 'the meter device is not active' : 'the meter certificate is no longer good');
+        // A meter that reported tampering is refused at once, before the identity cache learns it.
+        if (this.#compromised.has(meterKey) || tampered.has(meterKey)) refuse('METER_COMPROMISED', identityMessage('METER_COMPROMISED'));
+        if (st !== 'ok') refuse(st ?? 'METER_IDENTITY_INVALID', identityMessage(st ?? 'METER_IDENTITY_INVALID'));
         touched.add(p.entry);
-        outcomes.push(await this.#apply(item, p, w));
+        const o = await this.#apply(item, p, w);
+        // Its later frames in this batch are refused like those of any later batch.
+        if (o.type === 'tamper') tampered.add(meterKey);
+        outcomes.push(o);
       } catch (e) {
         if (isTransient(e)) {
           deferred.add(meterKey);
@@ -332,6 +346,19 @@ export class MeterIngest {
     }
     this.stats.batches++;
     for (const a of w.audits) await this.#audit.append(a).catch((e: unknown) => this.#logger?.error({ err: e }, 'metering: audit append failed'));
+    // A tamper event (stored now, or a redelivery of one stored before) marks the device
+    // compromised, which revokes its certificates. The frame is acknowledged only after that:
+    // if it fails, the broker redelivers the frame and this runs again.
+    for (let i = 0; i < batch.length; i++) {
+      const o = outcomes[i]!;
+      if ('defer' in o || o.type !== 'tamper' || (o.status !== 'stored' && o.status !== 'duplicate')) continue;
+      try {
+        await this.#compromise(batch[i]!.tenant, batch[i]!.meterId);
+      } catch (e) {
+        this.#logger?.error({ err: e, tenant: batch[i]!.tenant, meter: batch[i]!.meterId }, 'metering: marking a tampered meter compromised failed; the frame stays unacknowledged');
+        outcomes[i] = { defer: e };
+      }
+    }
     for (let i = 0; i < batch.length; i++) {
       const o = outcomes[i]!;
       if ('defer' in o) {
@@ -341,6 +368,14 @@ export class MeterIngest {
       this.stats[o.status]++;
       batch[i]!.resolve(o);
     }
+  }
+
+  async #compromise(tenant: string, meterId: string): Promise<void> {
+    if (this.#devices) {
+      const d = await this.#devices.get(tenant, tenant, meterId);
+      if (d.state !== 'compromised' && d.state !== 'retired') await this.#devices.setState(tenant, tenant, meterId, 'compromised', `meter:${tenant}/${meterId}`);
+    }
+    this.#compromised.add(`${tenant}/${meterId}`);
   }
 
   #rejected(item: Item, e: unknown, w: WriteSet): IngestOutcome {
@@ -398,7 +433,7 @@ export class MeterIngest {
       case 'tamper': {
         const t = decodeTamper(openUplinkBody(frame, p.epoch.sessionKey));
         w.events.push({ ...base, type: 'tamper', meter_time: t.time, details: JSON.stringify({ reason: t.reason, importWh: t.importWh, exportWh: t.exportWh }) });
-        const alert: AlertInput = { tenant: entry.tenant, meterId: entry.id, kind: 'METER_TAMPER', counter, details: { reason: t.reason } };
+        const alert: AlertInput = { tenant: entry.tenant, meterId: entry.id, kind: 'METER_TAMPER', counter, details: { reason: t.reason, deviceState: 'compromised' } };
         w.alerts.push(alert);
         w.audits.push({ actor, tenant: entry.tenant, action: 'metering.meter.tamper', subject: entry.id, details: { reason: t.reason, counter } });
         break;

@@ -13,6 +13,7 @@ import type { AuditSink } from '../audit/types.ts';
 import type { Store } from '../store/db.ts';
 import type { MetersTable } from '../store/schema.ts';
 import type { Devices } from '../devices/registry.ts';
+import type { DeviceState } from '../devices/types.ts';
 import { checkMeterClass, type MeterClass } from './plausibility.ts';
 import type { MeteringKeys } from './keys.ts';
 import { systemTitleOf } from './suite.ts';
@@ -31,6 +32,8 @@ export interface Meter {
   readonly district: string;
   readonly class: MeterClass;
   readonly relay: 'connected' | 'disconnected' | 'unknown';
+  /** The device's lifecycle state in the registry (a tamper event makes it `compromised`). */
+  readonly state: DeviceState;
   readonly lastCounter: number;
   readonly lastReadingAt: number | null;
   readonly lastImportWh: number | null;
@@ -72,13 +75,14 @@ export function customerAad(tenant: string, id: string): Uint8Array {
   return utf8.encode(`citytrust/metering/meters/${tenant}/${id}/customer`);
 }
 
-export function meterOf(r: MetersTable): Meter {
+export function meterOf(r: MetersTable, state: DeviceState): Meter {
   return {
     tenant: r.tenant_id,
     id: r.id,
     district: r.district,
     class: r.class as MeterClass,
     relay: r.relay,
+    state,
     lastCounter: Number(r.last_counter),
     lastReadingAt: r.last_time === null ? null : Number(r.last_time),
     lastImportWh: r.last_import === null ? null : Number(r.last_import),
@@ -123,7 +127,7 @@ export class Meters {
       throw e;
     });
     if (device && device.type !== 'meter') throw new CityTrustError('DEVICE_EXISTS', `device ${id} exists and is a ${device.type}, not a meter`);
-    if (!device) await this.#devices.register({ tenant, id, type: 'meter', site: district, label: `meter ${id}` }, actor);
+    const state = device ? device.state : (await this.#devices.register({ tenant, id, type: 'meter', site: district, label: `meter ${id}` }, actor)).state;
     const cipher = await this.#keys.customerCipher(tenant, actor);
     const sealed = await cipher.seal(utf8.encode(JSON.stringify(customer)), customerAad(tenant, id));
     const now = this.#clock.now();
@@ -153,12 +157,14 @@ export class Meters {
     }
     // No personal data in the audit log: the customer record is sealed, the event names the meter only.
     await this.#audit.append({ actor, tenant, action: 'metering.meter.register', subject: id, details: { district, class: cls } });
-    return meterOf(row);
+    return meterOf(row, state);
   }
 
   /** `scope` is the caller's tenant (null/undefined = city). A meter of another tenant answers METER_NOT_FOUND. */
   async get(scope: string | null | undefined, tenant: string, id: string): Promise<Meter> {
-    return meterOf(await this.#row(scope, tenant, id));
+    const r = await this.#row(scope, tenant, id);
+    const d = await this.#store.db.selectFrom('devices').select('state').where('tenant_id', '=', tenant).where('id', '=', id).executeTakeFirst();
+    return meterOf(r, d?.state ?? 'retired');
   }
 
   async #row(scope: string | null | undefined, tenant: string, id: string): Promise<MetersTable> {
@@ -174,7 +180,12 @@ export class Meters {
     if (f.district !== undefined) q = q.where('district', '=', checkDistrict(f.district));
     if (f.after !== undefined) q = q.where('id', '>', f.after);
     const rows = await q.orderBy('id').limit(Math.min(Math.max(f.limit ?? 100, 1), 1000)).execute();
-    return rows.map(meterOf);
+    const states = new Map<string, DeviceState>();
+    if (rows.length > 0) {
+      const ds = await this.#store.db.selectFrom('devices').select(['id', 'state']).where('tenant_id', '=', tenant).where('id', 'in', rows.map((r) => r.id)).execute();
+      for (const d of ds) states.set(d.id, d.state);
+    }
+    return rows.map((r) => meterOf(r, states.get(r.id) ?? 'retired'));
   }
 
   /** Decrypts the customer record; audited as a read of personal data. */

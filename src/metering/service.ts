@@ -77,16 +77,19 @@ export class Metering {
     this.meters = new Meters({ store, clock, audit, keys: this.keys, devices: deps.devices });
     this.identity = deps.identity ?? new PkiMeterIdentityResolver({ pki: deps.pki, store, clock, cacheMs: deps.settings?.identityCacheMs ?? 1000 });
     const logger = deps.logger ? { logger: deps.logger } : {};
-    this.ingest = new MeterIngest({ store, vault, keys: this.keys, identity: this.identity, audit, clock, ...logger, ...(deps.settings?.ingest ? { settings: deps.settings.ingest } : {}) });
+    this.ingest = new MeterIngest({ store, vault, keys: this.keys, identity: this.identity, audit, clock, devices: deps.devices, ...logger, ...(deps.settings?.ingest ? { settings: deps.settings.ingest } : {}) });
     this.commands = new MeterCommands({ store, vault, keys: this.keys, meters: this.meters, audit, clock, ...logger, ...(deps.settings?.commands ? { settings: deps.settings.commands } : {}) });
   }
 
   /** Starts the embedded broker or joins the external one; commands flow once this resolved. */
   async startTransport(t: TransportSettings): Promise<TransportInfo> {
+    await this.commands.loadPending();
     if (t.url) {
       const tls = t.url.startsWith('mqtts:') ? await this.#clientTls() : undefined;
       this.#external = await MqttHeadEnd.connect({ url: t.url, clientId: t.clientId, ingest: this.ingest, ...(tls ? { tls } : {}), ...(this.#logger ? { logger: this.#logger } : {}) });
       this.commands.setTransport(this.#external);
+      // Commands dispatched before a restart and not acknowledged yet go out again.
+      void this.commands.resendPending().catch((e: unknown) => this.#logger?.warn({ err: e }, 'metering: re-sending pending commands failed'));
       return { kind: 'external', url: t.url };
     }
     if (!t.embedded) return { kind: 'none' };
@@ -96,6 +99,9 @@ export class Metering {
       host: t.host,
       port: t.port,
       onUplink: (topic, payload) => this.ingest.submitTopic(topic, payload),
+      // The embedded broker's sessions live in memory: after a restart, a meter gets its
+      // unacknowledged commands again when it subscribes.
+      onSubscribe: (id) => void this.commands.resendPending(id).catch((e: unknown) => this.#logger?.warn({ err: e, meter: id }, 'metering: re-sending pending commands failed')),
       ...(this.#logger ? { logger: this.#logger } : {}),
       ...(tls
         ? {

@@ -76,7 +76,7 @@ export async function openHeadEnd(t: After, settings: Partial<IngestSettings> = 
   const keys = new MeteringKeys({ store, vault, clock, audit });
   const meters = new Meters({ store, clock, audit, keys, devices });
   const identity = new PkiMeterIdentityResolver({ pki, store, clock, cacheMs: o.identityCacheMs ?? 0 });
-  const ingest = new MeterIngest({ store, vault, keys, identity, audit, clock, logger: silentLogger(), settings });
+  const ingest = new MeterIngest({ store, vault, keys, identity, audit, clock, logger: silentLogger(), settings, devices });
   t.after(async () => {
     await ingest.close().catch(() => undefined);
     await vault.close();

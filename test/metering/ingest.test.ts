@@ -208,6 +208,36 @@ describe('ingest of meter frames', () => {
     assert.ok(h.audit.events.some((e) => e.action === 'metering.meter.tamper' && e.subject === 'm-1'));
   });
 
+  it('marks a meter that reports tampering compromised: certificates revoked, alert raised, later frames refused with METER_COMPROMISED', async (t) => {
+    const h = await openHeadEnd(t);
+    // A meter whose keys the test keeps, standing for an attacker who extracted them before the switch fired.
+    const mm = await manualMeter(h, 'm-1');
+    const ke = await mm.establish(1);
+    await h.ingest.submit('utility', 'm-1', ke.frame);
+    const tamper = mm.frame('tamper', 2, encodeTamper({ time: h.clock.now(), reason: 'cover-opened', importWh: 5, exportWh: 0 }), ke.sessionKey, ke.keyId);
+    const reading = mm.frame('reading', 3, encodeReading({ time: h.clock.now(), importWh: 6, exportWh: 0, powerW: 10, status: 1 }), ke.sessionKey, ke.keyId);
+    // The tamper event and a frame right behind it in the same batch.
+    const [a, b] = await Promise.all([h.ingest.submit('utility', 'm-1', tamper), h.ingest.submit('utility', 'm-1', reading)]);
+    assert.deepEqual([a.status, b], ['stored', { status: 'rejected', code: 'METER_COMPROMISED' }]);
+    assert.equal((await h.devices.get('utility', 'utility', 'm-1')).state, 'compromised');
+    assert.equal((await h.meters.get('utility', 'utility', 'm-1')).state, 'compromised');
+    const certs = await h.store.db.selectFrom('pki_certificates').select(['status', 'reason']).where('tenant_id', '=', 'utility').where('device_id', '=', 'm-1').execute();
+    assert.deepEqual(certs.map((c) => [c.status, c.reason]), [['revoked', 'keyCompromise']]);
+    const alerts = await listAlerts(h.store, 'utility', { meterId: 'm-1' });
+    const tamperAlert = alerts.find((x) => x.kind === 'METER_TAMPER');
+    assert.deepEqual([tamperAlert?.severity, tamperAlert?.details.reason, tamperAlert?.details.deviceState], ['critical', 'cover-opened', 'compromised']);
+    assert.equal(alerts.find((x) => x.kind === 'METER_COMPROMISED')?.severity, 'critical');
+    assert.ok(h.audit.events.some((e) => e.action === 'device.state' && e.subject === 'm-1' && (e.details as { to?: string }).to === 'compromised'));
+    // Later frames — a reading, a fresh key establishment — are refused, also by a restarted ingest that knows only the database.
+    const later = mm.frame('reading', 4, encodeReading({ time: h.clock.now(), importWh: 7, exportWh: 0, powerW: 10, status: 1 }), ke.sessionKey, ke.keyId);
+    assert.deepEqual(await h.ingest.submit('utility', 'm-1', later), { status: 'rejected', code: 'METER_COMPROMISED' });
+    const fresh = new MeterIngest({ store: h.store, vault: h.vault, keys: h.keys, identity: h.identity, audit: h.audit, clock: h.clock, logger: silentLogger(), devices: h.devices });
+    t.after(() => fresh.close());
+    assert.deepEqual(await fresh.submit('utility', 'm-1', later), { status: 'rejected', code: 'METER_COMPROMISED' });
+    assert.deepEqual(await fresh.submit('utility', 'm-1', (await mm.establish(5)).frame), { status: 'rejected', code: 'METER_COMPROMISED' });
+    assert.equal((await readingsOf(h, 'm-1')).length, 0);
+  });
+
   it('coalesces a flood of one anomaly into one alert row with a count', async (t) => {
     const h = await openHeadEnd(t);
     await provisionMeter(h, 'm-1');

@@ -28,6 +28,7 @@ const meterSchema = {
     district: { type: 'string' },
     class: { type: 'string' },
     relay: { type: 'string' },
+    state: { type: 'string' },
     lastCounter: { type: 'integer' },
     lastReadingAt: { type: ['integer', 'null'] },
     lastImportWh: { type: ['integer', 'null'] },
