@@ -114,6 +114,8 @@ export class MeterCommands {
   readonly #logger: Logger | undefined;
   readonly #s: CommandSettings;
   #transport: CommandTransport | undefined;
+  /** Meters (tenant/meter) with unacknowledged, unexpired frames the broker may not hold: from an earlier run, or a failed publish. */
+  readonly #pending = new Set<string>();
 
   constructor(deps: { store: Store; vault: KeyVault; keys: MeteringKeys; meters: Meters; audit: AuditSink; clock: Clock; logger?: Logger; settings?: Partial<CommandSettings>; transport?: CommandTransport }) {
     this.#store = deps.store;
@@ -129,6 +131,58 @@ export class MeterCommands {
 
   setTransport(t: CommandTransport | undefined): void {
     this.#transport = t;
+  }
+
+  /**
+   * Loads which meters have command frames that are neither acknowledged nor expired, left by
+   * an earlier run of the head-end (the transport calls this once before it starts). Frames
+   * this run hands to the broker are the broker's to deliver; only failed ones join the set.
+   */
+  async loadPending(): Promise<void> {
+    const rows = await this.#pendingQuery(this.#clock.now()).select(['t.tenant_id', 't.meter_id']).execute();
+    for (const r of rows) this.#pending.add(`${r.tenant_id}/${r.meter_id}`);
+  }
+
+  /**
+   * Sends the pending frames again — of one meter (when it subscribes to the embedded broker,
+   * whose sessions did not survive the restart) or of every pending meter (when the head-end
+   * joins an external broker). In counter order per meter. A meter that had executed one
+   * answers `already-executed` and does not execute it twice (its command counter); expired
+   * frames are not sent (the meter would refuse them). Returns how many frames went out.
+   */
+  async resendPending(meter?: { tenant: string; meterId: string }): Promise<number> {
+    const transport = this.#transport;
+    if (!transport?.available || this.#pending.size === 0) return 0;
+    if (meter && !this.#pending.has(`${meter.tenant}/${meter.meterId}`)) return 0;
+    let q = this.#pendingQuery(this.#clock.now()).select(['t.tenant_id', 't.meter_id', 't.command_id', 't.frame']);
+    if (meter) q = q.where('t.tenant_id', '=', meter.tenant).where('t.meter_id', '=', meter.meterId);
+    const rows = await q.orderBy('t.tenant_id').orderBy('t.meter_id').orderBy('t.counter').execute();
+    if (meter && rows.length === 0) this.#pending.delete(`${meter.tenant}/${meter.meterId}`);
+    let sent = 0;
+    const failed = new Set<string>();
+    for (const r of rows) {
+      const key = `${r.tenant_id}/${r.meter_id}`;
+      if (!this.#pending.has(key) || failed.has(key)) continue;
+      try {
+        await transport.publish(r.tenant_id, r.meter_id, new Uint8Array(r.frame!));
+        sent++;
+      } catch (e) {
+        failed.add(key);
+        this.#logger?.warn({ err: e, tenant: r.tenant_id, meter: r.meter_id, command: r.command_id }, 'metering: command re-send failed');
+      }
+    }
+    for (const r of rows) if (!failed.has(`${r.tenant_id}/${r.meter_id}`)) this.#pending.delete(`${r.tenant_id}/${r.meter_id}`);
+    if (sent > 0) this.#logger?.info({ sent, meter: meter ? `${meter.tenant}/${meter.meterId}` : 'all' }, 'metering: unacknowledged commands sent again');
+    return sent;
+  }
+
+  #pendingQuery(now: number) {
+    return this.#store.db
+      .selectFrom('metering_command_targets as t')
+      .innerJoin('metering_commands as c', 'c.id', 't.command_id')
+      .where('t.state', '=', 'sent')
+      .where('t.frame', 'is not', null)
+      .where('c.expires_at', '>', now);
   }
 
   /**
@@ -334,10 +388,12 @@ export class MeterCommands {
         const m = await trx.selectFrom('meters').select('command_counter').where('tenant_id', '=', tenant).where('id', '=', t.meter_id).executeTakeFirstOrThrow();
         const counter = Number(m.command_counter) + 1;
         await trx.updateTable('meters').set({ command_counter: counter, updated_at: now }).where('tenant_id', '=', tenant).where('id', '=', t.meter_id).execute();
-        await trx.updateTable('metering_command_targets').set({ counter, state: 'sent', sent_at: now }).where('command_id', '=', id).where('meter_id', '=', t.meter_id).execute();
         const toSign = encodeCommandToSign({ systemTitle: systemTitleOf(tenant, t.meter_id), keyId, counter, issuedAt: now, expiresAt, commandId, action, argument });
         const sig = await this.#vault.sign(caller, keys.commandKeyId, toSign, { format: 'p1363' });
-        out.push({ meterId: t.meter_id, frame: concatBytes(toSign, sig.signature) });
+        const frame = concatBytes(toSign, sig.signature);
+        // Kept with the target until the meter acknowledges it or it expires: a restart re-sends it.
+        await trx.updateTable('metering_command_targets').set({ counter, state: 'sent', sent_at: now, frame }).where('command_id', '=', id).where('meter_id', '=', t.meter_id).execute();
+        out.push({ meterId: t.meter_id, frame });
       }
       await trx.updateTable('metering_commands').set({ state: 'dispatched', dispatched_at: now, expires_at: expiresAt }).where('id', '=', id).execute();
       return { kind: 'sent', frames: out, action } as const;
@@ -354,11 +410,12 @@ export class MeterCommands {
       frames.frames.map(({ meterId, frame }) =>
         transport.publish(tenant, meterId, frame).catch((e: unknown) => {
           failed++;
+          this.#pending.add(`${tenant}/${meterId}`);
           this.#logger?.warn({ err: e, tenant, meter: meterId, command: id }, 'metering: command publish failed');
         }),
       ),
     );
-    if (failed > 0) this.#logger?.warn({ command: id, failed }, 'metering: some command frames were not handed to the broker; they expire unacknowledged');
+    if (failed > 0) this.#logger?.warn({ command: id, failed }, 'metering: some command frames were not handed to the broker; they are sent again when the meter reconnects');
     return this.get(tenant, tenant, id);
   }
 

@@ -60,7 +60,7 @@ export async function writeBatch(store: Store, w: WriteSet, now: number, coalesc
     for (const a of w.acks) {
       const r = await trx
         .updateTable('metering_command_targets')
-        .set({ state: a.result === 'executed' ? 'executed' : 'refused', result: a.result, acked_at: now })
+        .set({ state: a.result === 'executed' || a.result === 'already-executed' ? 'executed' : 'refused', result: a.result, acked_at: now, frame: null })
         .where('command_id', '=', a.commandId)
         .where('tenant_id', '=', a.tenant)
         .where('meter_id', '=', a.meterId)
@@ -68,8 +68,18 @@ export async function writeBatch(store: Store, w: WriteSet, now: number, coalesc
         .where('state', '=', 'sent')
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) === 0) {
+        // A re-sent command (after a restart) that the meter had executed is answered again: not an anomaly.
+        const earlier = await trx
+          .selectFrom('metering_command_targets')
+          .select(['state', 'result'])
+          .where('command_id', '=', a.commandId)
+          .where('tenant_id', '=', a.tenant)
+          .where('meter_id', '=', a.meterId)
+          .where('counter', '=', a.commandCounter)
+          .executeTakeFirst();
+        if (earlier && (earlier.state === 'executed' || earlier.state === 'refused') && (earlier.result === a.result || a.result === 'replayed' || a.result === 'already-executed')) continue;
         w.alerts.push({ tenant: a.tenant, meterId: a.meterId, kind: 'METER_ACK_UNKNOWN', counter: a.counter, details: { commandId: a.commandId, commandCounter: a.commandCounter, result: a.result } });
-      } else if (a.result !== 'executed') {
+      } else if (a.result !== 'executed' && a.result !== 'already-executed') {
         w.alerts.push({ tenant: a.tenant, meterId: a.meterId, kind: 'METER_COMMAND_REFUSED', counter: a.counter, details: { commandId: a.commandId, result: a.result } });
       }
     }

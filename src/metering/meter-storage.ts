@@ -32,6 +32,8 @@ export interface PersistedMeterState {
   counterReserved: number;
   /** Highest command counter accepted. */
   commandCounter: number;
+  /** Command id (hex) of that command: a re-sent copy is acked `already-executed`, not executed again. */
+  lastCommand?: { id: string };
   importWh: number;
   exportWh: number;
   relayConnected: boolean;

@@ -36,7 +36,7 @@ export interface TamperEvent {
 }
 
 /** What the meter did with a command (the ack's result byte). */
-export const ACK_RESULTS = ['executed', 'expired', 'replayed', 'signature-invalid', 'wrong-meter', 'malformed', 'unknown-key', 'not-yet-valid'] as const;
+export const ACK_RESULTS = ['executed', 'expired', 'replayed', 'signature-invalid', 'wrong-meter', 'malformed', 'unknown-key', 'not-yet-valid', 'already-executed'] as const;
 export type AckResult = (typeof ACK_RESULTS)[number];
 
 export interface CommandAck {

@@ -37,6 +37,11 @@ export interface SimulatedMeterOptions {
   readonly commandSkewMs?: number;
 }
 
+/** The command counter of a command frame (docs/meter-frames.md: bytes 19–26, 53 bits), read before it is verified. */
+function readCounter(bytes: Uint8Array): number {
+  return Number(new DataView(bytes.buffer, bytes.byteOffset + 19, 8).getBigUint64(0) & 0x1f_ffff_ffff_ffffn);
+}
+
 export type MeterPhase = 'new' | 'keyed' | 'certified' | 'ready' | 'wiped';
 
 function freshState(tenant: string, meterId: string): PersistedMeterState {
@@ -284,15 +289,24 @@ export class SimulatedMeter {
     let commandId = new Uint8Array(16);
     let counter = 0;
     try {
+      // The head-end re-sends a command it has no ack for (after a restart): if it is the one
+      // this meter accepted last, its signature and validity are checked as before, and it is
+      // acked `already-executed` without being executed twice.
+      const last = this.#st.lastCommand;
+      const repeat = last !== undefined && bytes.length >= 59 && readCounter(bytes) === this.#st.commandCounter && toHex(bytes.subarray(43, 59)) === last.id;
       const c = verifyCommand(bytes, {
         systemTitle: this.systemTitle,
         keys: this.#headEnd?.commandKeys ?? new Map(),
-        lastCounter: this.#st.commandCounter,
+        lastCounter: repeat ? this.#st.commandCounter - 1 : this.#st.commandCounter,
         now: this.now(),
         skewMs: this.#skewMs,
       });
       commandId = c.commandId.slice();
       counter = c.counter;
+      if (repeat) {
+        const ack = this.#frame('ack', s.keyId, encodeAck({ time: this.now(), commandId, commandCounter: counter, result: 'already-executed', relayConnected: this.#st.relayConnected }), s.key);
+        return { ack, result: 'already-executed' };
+      }
       switch (c.action) {
         case 'disconnect':
           this.#st.relayConnected = false;
@@ -308,13 +322,14 @@ export class SimulatedMeter {
           break;
       }
       this.#st.commandCounter = c.counter;
+      this.#st.lastCommand = { id: toHex(c.commandId) };
       this.#save();
     } catch (e) {
       result = ackResultFor(e);
       // Echo what can be read of a refused command so the head-end can match the ack.
       if (bytes.length >= 59) {
         commandId = bytes.slice(43, 59);
-        counter = Number(new DataView(bytes.buffer, bytes.byteOffset + 19, 8).getBigUint64(0) & 0x1f_ffff_ffff_ffffn);
+        counter = readCounter(bytes);
       }
     }
     const ack = this.#frame('ack', s.keyId, encodeAck({ time: this.now(), commandId, commandCounter: counter, result, relayConnected: this.#st.relayConnected }), s.key);

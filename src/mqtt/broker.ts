@@ -33,6 +33,8 @@ export interface EmbeddedBrokerOptions {
   readonly tls?: { readonly key: string; readonly cert: string; readonly ca: string };
   /** Maps a verified TLS client certificate (DER) to its meter; rejects to refuse the connection. */
   readonly authenticateCertificate?: (der: Uint8Array) => Promise<MeterIdentity>;
+  /** A meter subscribed to its down topic (it connected or reconnected): commands it lacks can go out. */
+  readonly onSubscribe?: (id: MeterIdentity) => void;
   /** Stores an uplink frame; PUBACK waits for it. */
   readonly onUplink: (topic: string, payload: Uint8Array) => Promise<unknown>;
   readonly logger?: Logger;
@@ -84,6 +86,10 @@ export class EmbeddedBroker {
       if (!id || sub.topic !== meterTopics(id.tenant, id.meterId).down) return done(null, null);
       done(null, { ...sub, qos: sub.qos > 1 ? 1 : sub.qos });
     };
+    aedes.on('subscribe', (subs, client) => {
+      const id = client ? b.#identities.get(client) : undefined;
+      if (id && subs.some((x) => x.topic === meterTopics(id.tenant, id.meterId).down)) o.onSubscribe?.(id);
+    });
     aedes.on('clientError', (client, err) => o.logger?.debug({ err, clientId: client.id }, 'mqtt: client error'));
     try {
       await new Promise<void>((resolve, reject) => {

@@ -195,7 +195,8 @@ describe('commands at the meter', () => {
     const before = { relay: fx.meter.relayConnected, counter: fx.meter.commandCounter };
     const other = headEnd();
     const cases: [string, Uint8Array, string][] = [
-      ['the same command again', first, 'replayed'],
+      // A re-sent copy of the last accepted command (the head-end lost its ack): acked, not executed again.
+      ['the same command again', first, 'already-executed'],
       ['a lower counter', command(fx, 'disconnect', { counter: 99 }), 'replayed'],
       ['an expired command', command(fx, 'disconnect', { counter: 200, issuedAt: fx.clock.now() - 3_600_000, expiresAt: fx.clock.now() - 600_000 }), 'expired'],
       ['a command from the future', command(fx, 'disconnect', { counter: 201, issuedAt: fx.clock.now() + 3_600_000, expiresAt: fx.clock.now() + 7_200_000 }), 'not-yet-valid'],

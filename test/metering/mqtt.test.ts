@@ -143,6 +143,81 @@ describe('meter traffic over MQTT with the embedded broker', () => {
   });
 });
 
+describe('commands across a head-end restart (nothing acknowledged is lost)', () => {
+  /** The server's metering on the test's store, with its embedded broker (what `citytrust serve` starts). */
+  async function headEndProcess(t: { after: (fn: () => Promise<void>) => void }, h: HeadEnd): Promise<Metering> {
+    const m = new Metering({ store: h.store, vault: h.vault, audit: h.audit, clock: h.clock, pki: h.pki, devices: h.devices, logger: silentLogger(), settings: { identityCacheMs: 0 } });
+    t.after(() => m.close());
+    await m.startTransport({ embedded: true, host: '127.0.0.1', port: 0, tls: false, url: undefined, clientId: 'test' });
+    return m;
+  }
+
+  it('sends an accepted command again after a restart until the meter acknowledges it, and the meter executes it once', async (t) => {
+    const h = await openHeadEnd(t);
+    const before = await headEndProcess(t, h);
+    const meter = await provisionMeter(h, 'm-1');
+    const results: string[] = [];
+    const first = await MeterMqttClient.connect(meter, { url: before.broker!.url, onCommand: (r) => results.push(r) });
+    await first.establishKey();
+    await first.close();
+    // Accepted and signed while the meter is away; then the server goes down with it in memory only.
+    const c = await before.commands.request({ tenant: 'utility', action: 'tariff', meters: ['m-1'], args: { tariffId: 7, activateAt: h.clock.now() }, reason: 'test' }, 'token:a');
+    assert.equal(c.targets?.[0]?.state, 'sent');
+    const stored = (await h.store.db.selectFrom('metering_command_targets').select('frame').where('command_id', '=', c.id).executeTakeFirstOrThrow()).frame;
+    assert.ok(stored && stored.length > 0, 'the signed frame is durable before the request returns');
+    await before.close();
+
+    const after = await headEndProcess(t, h);
+    const link = await MeterMqttClient.connect(meter, { url: after.broker!.url, onCommand: (r) => results.push(r) });
+    t.after(() => link.close());
+    await until(async () => (await after.commands.get('utility', 'utility', c.id)).targets?.[0]?.state === 'executed');
+    await link.idle();
+    assert.equal(meter.tariffId, 7);
+    assert.deepEqual(results, ['executed']);
+    const target = await h.store.db.selectFrom('metering_command_targets').select('frame').where('command_id', '=', c.id).executeTakeFirstOrThrow();
+    assert.equal(target.frame, null, 'an acknowledged frame is not kept');
+
+    // A crash after the meter executed it but before its ack was stored: the next start sends it
+    // again; the meter acks it again without executing it twice, and no alert is raised.
+    const counter = meter.commandCounter;
+    await h.store.db.updateTable('metering_command_targets').set({ state: 'sent', result: null, acked_at: null, frame: stored }).where('command_id', '=', c.id).execute();
+    await link.close();
+    await after.close();
+    const third = await headEndProcess(t, h);
+    const relink = await MeterMqttClient.connect(meter, { url: third.broker!.url, onCommand: (r) => results.push(r) });
+    t.after(() => relink.close());
+    await until(async () => (await third.commands.get('utility', 'utility', c.id)).targets?.[0]?.state === 'executed');
+    await relink.idle();
+    assert.deepEqual([meter.commandCounter, meter.tariffId, results], [counter, 7, ['executed', 'already-executed']]);
+    assert.deepEqual(await third.alerts(null, 'utility', { meterId: 'm-1' }), []);
+  });
+
+  it('acks a re-sent copy of the last accepted command with its first result, without executing it again', async (t) => {
+    const h = await openHeadEnd(t);
+    const m = await headEndProcess(t, h);
+    const meter = await provisionMeter(h, 'm-1');
+    const seen: Uint8Array[] = [];
+    const link = await MeterMqttClient.connect(meter, { url: m.broker!.url });
+    t.after(() => link.close());
+    await link.establishKey();
+    link.client.on('message', (_topic, payload) => seen.push(new Uint8Array(payload)));
+    const c = await m.commands.request({ tenant: 'utility', action: 'disconnect', meters: ['m-1'], reason: 'test' }, 'token:a');
+    await until(async () => (await m.commands.get('utility', 'utility', c.id)).targets?.[0]?.state === 'executed');
+    await link.idle();
+    assert.equal(meter.relayConnected, false);
+    // The meter is reconnected by hand at the site; then the old disconnect arrives again.
+    const copy = seen[0]!;
+    const counter = meter.commandCounter;
+    const again = meter.handleCommand(copy);
+    assert.deepEqual([again.result, meter.commandCounter, meter.relayConnected], ['already-executed', counter, false]);
+    await link.send(again.ack);
+    await m.ingest.drain();
+    assert.deepEqual(await m.alerts(null, 'utility', { meterId: 'm-1' }), []);
+    const view = (await m.commands.get('utility', 'utility', c.id)).targets?.[0];
+    assert.deepEqual([view?.state, view?.result], ['executed', 'executed']);
+  });
+});
+
 describe('the embedded broker over mutual TLS', () => {
   it('admits a meter by its PKI certificate, and refuses foreign certificates and suspended devices', async (t) => {
     // Node's TLS checks certificate validity against the real clock.
