@@ -131,6 +131,7 @@ export class Pki implements DeviceCertificateHooks {
   readonly #writer: CertificateWriter;
   readonly #ocspSigners = new Map<string, TimedSigner>();
   readonly #ocspSignerInflight = new Map<string, Promise<TimedSigner>>();
+  readonly #chainPems = new Map<string, string[]>();
 
   constructor(deps: PkiDeps) {
     this.#d = deps;
@@ -346,7 +347,7 @@ export class Pki implements DeviceCertificateHooks {
     // An `unknown` answer may be cached for a serial nobody had; serials are random, but be exact.
     this.ocsp.invalidate(serialText);
     await this.#d.audit.append({ actor, tenant: plan.tenant, action: 'pki.cert.issue', subject: serialText, details: { ca: ca.id, profile: profile.name, device: plan.device?.id ?? null, notAfter: row.not_after, ...(keyId ? { keyId } : {}) } });
-    const chain = await this.cas.chain(ca.id);
+    const chainPem = await this.#chainPem(ca.id);
     return {
       serial: serialText,
       caId: ca.id,
@@ -359,8 +360,18 @@ export class Pki implements DeviceCertificateHooks {
       notAfter: row.not_after,
       der,
       certificatePem: toPem('CERTIFICATE', der),
-      chainPem: chain.map((c) => toPem('CERTIFICATE', c.certDer)),
+      chainPem,
     };
+  }
+
+  /** PEM of a CA and the CAs above it; a CA id names one certificate forever, so this never goes stale. */
+  async #chainPem(caId: string): Promise<string[]> {
+    let pems = this.#chainPems.get(caId);
+    if (!pems) {
+      pems = (await this.cas.chain(caId)).map((c) => toPem('CERTIFICATE', c.certDer));
+      this.#chainPems.set(caId, pems);
+    }
+    return [...pems];
   }
 
   // ---- lookup ----

@@ -44,7 +44,9 @@ export class CertificateWriter {
           await this.#store.transaction(async (trx) => {
             for (let i = 0; i < batch.length; i++) {
               const p = batch[i]!;
-              const sp = sql.raw(`cert_${i}`);
+              // One name for every row: each savepoint is released before the next opens, and one
+              // SQL text per statement keeps the store's prepared-statement cache warm.
+              const sp = sql.raw('cert_row');
               await sql`savepoint ${sp}`.execute(trx);
               try {
                 if (p.hook) await p.hook(trx);
