@@ -114,10 +114,20 @@ function known(key: KeyObject, kind: KeyKind): KeyObject {
 }
 
 function spki(der: Uint8Array, code: 'CRYPTO_POINT_INVALID' | 'CRYPTO_KEY_INVALID'): KeyObject {
+  // node's createPublicKey tells an options object from a KeyObject or CryptoKey by throwing and
+  // catching internally, twice per call; each throw captures a stack trace (async frames
+  // included), which at a tap's call depth costs more than the import itself. No trace is needed
+  // for those internal throws: the limit is lifted for this synchronous call only and restored
+  // before anything else runs. A real failure is wrapped below, with its own trace.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   try {
     return createPublicKey({ key: Buffer.from(der.buffer, der.byteOffset, der.byteLength), format: 'der', type: 'spki' });
   } catch (cause) {
+    Error.stackTraceLimit = limit;
     throw new CityTrustError(code, 'the public key is not a valid point of its curve', { cause });
+  } finally {
+    Error.stackTraceLimit = limit;
   }
 }
 
