@@ -17,6 +17,7 @@ import { validateGrants, type Grants } from './grants.ts';
 import { createCredential } from './sign.ts';
 import { statusUri } from './status-list.ts';
 import { GroupCommit } from './group-commit.ts';
+import { randomId } from './random-pool.ts';
 import type { IssuerKeys } from './issuer-keys.ts';
 import type { StatusLists } from './status-service.ts';
 import type { Templates } from './templates.ts';
@@ -152,11 +153,12 @@ export class CredentialIssuer {
       let row: IssueJob['row'];
       let bytes: Uint8Array;
       try {
-        const cti = new Uint8Array(randomBytes(CTI_LENGTH));
+        const cti = randomId(CTI_LENGTH);
         const id = credentialId(cti);
         const claims: CredentialClaims = { iss: tenant, ...(sub !== undefined && { sub: sub as string }), exp, nbf, iat: now, cti, holderKey: walletKey.key, status: { idx: slot.idx, uri: statusUri(slot.list.id) }, grants };
         bytes = await createCredential({ claims, signer: key.signer, kid: key.kid });
-        const deliveryId = randomBytes(16).toString('hex');
+        const idBytes = randomId(16);
+        const deliveryId = Buffer.from(idBytes.buffer, idBytes.byteOffset, idBytes.byteLength).toString('hex');
         const envelope = await this.#wallets.seal(walletId, walletKey, { kind: 'credential', deliveryId, tenant, credential: bytes, ...(supersede && { replaces: supersede.id }) });
         const holderData = holder === undefined ? null : await this.#pii.seal(tenant, id, holder);
         const ts = this.#deps.clock.now();

@@ -1,5 +1,6 @@
 /** The credential format: a CWT (RFC 8392) in a COSE_Sign1 with cnf, status and grants; bad input of every shape. */
 import { describe, it } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { CborTag, decodeCbor, encodeCbor, generateKeyPair, keyObjectSigner, createCoseSign1, exportRawPublicKey } from '../../src/crypto/index.ts';
 import { claimsToCbor, createCredential, CredentialTrust, decodeClaims, encodeClaims, validateGrants, verifyCredential, verifyHolderSignature, type CredentialClaims } from '../../src/credentials/device.ts';
@@ -69,6 +70,31 @@ describe('a typical transit ticket', () => {
       assert.deepEqual(encodeClaims(c), encodeCbor(claimsToCbor(c)), JSON.stringify(Object.keys(v)));
       assert.deepEqual(encodeClaims(c), encodeClaims(c), 'the cached encodings give the same bytes again');
     }
+  });
+
+  it('is written byte for byte as the generic COSE_Sign1 encoder writes it: same ToBeSign, same message, for short and long payloads', async () => {
+    const chain = await makeChain();
+    const many = (n: number) => Array.from({ length: n }, (_, i) => `door:hq/floor${i}/*`);
+    const variants: Partial<CredentialClaims>[] = [{}, { grants: validateGrants({ resources: many(8) }) }, { grants: validateGrants({ resources: many(32), zones: Array.from({ length: 64 }, (_, i) => `Z${i}`) }) }];
+    for (const alg of ['ES256', 'EdDSA'] as const) {
+      for (const v of variants) {
+        const claims = claimsFor(chain, v);
+        // A deterministic stand-in signer: its "signature" is a hash of what it was asked to sign.
+        const seen: Uint8Array[] = [];
+        const signer = { alg, sign: async (tbs: Uint8Array) => (seen.push(tbs), new Uint8Array(createHash('sha512').update(tbs).digest())) };
+        const ours = await createCredential({ claims, signer, kid: chain.issuer.kid });
+        const generic = await createCoseSign1({ payload: encodeClaims(claims), signer, unprotectedHeaders: new Map([[4, chain.issuer.kid]]) });
+        assert.deepEqual(seen[0], seen[1], `${alg}: ToBeSign`);
+        assert.deepEqual(ours, generic, `${alg}: ${ours.length} bytes`);
+      }
+    }
+    // A real signature over those bytes verifies, so the stand-in did not hide a wrong ToBeSign.
+    assert.equal(verifyCredential(await createCredential({ claims: claimsFor(chain, variants[2]!), signer: chain.issuer.signer, kid: chain.issuer.kid }), { trust: chain.trust, now: NOW }).alg, 'ES256');
+  });
+
+  it('refuses a signer that returns no raw 64-byte signature', async () => {
+    const chain = await makeChain();
+    await assert.rejects(createCredential({ claims: claimsFor(chain), signer: { alg: 'ES256', sign: async () => new Uint8Array(70) }, kid: chain.issuer.kid }), (e: Error & { code?: string }) => e.code === 'CRYPTO_SIGNATURE_ENCODING');
   });
 
   it('verifies with an EdDSA issuer key as well', async () => {

@@ -1,10 +1,11 @@
-/** The parts issuance is made of: in-memory status slots, the seal worker pool, and the settings the server passes in. */
+/** The parts issuance is made of: in-memory status slots, pooled random ids, the seal worker pool, and the settings the server passes in. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeCbor, exportRawPublicKey, generateKeyPair, keyObjectAgreement, type CborTag } from '../../src/crypto/index.ts';
 import { loadConfig } from '../../src/core/config.ts';
 import { credentialSettingsFromConfig, openEnvelope, SealPool, StatusSlots, createCredentialServices } from '../../src/credentials/index.ts';
 import { rejectsCode, throwsCode } from './helpers.ts';
+import { randomId } from '../../src/credentials/random-pool.ts';
 
 describe('status slots', () => {
   it('draw distinct random free slots, never one already taken, and free them again', () => {
@@ -25,6 +26,24 @@ describe('status slots', () => {
     throwsCode(() => slots.take(), 'UNAVAILABLE');
     throwsCode(() => slots.mark(16), 'STATUS_LIST_INDEX_OUT_OF_RANGE');
     throwsCode(() => slots.mark(-1), 'STATUS_LIST_INDEX_OUT_OF_RANGE');
+  });
+});
+
+describe('pooled random identifiers', () => {
+  it('hand out each byte once, across refills, and refuse sizes outside 1..256', () => {
+    const seen = new Set<string>();
+    let total = 0;
+    for (let i = 0; i < 1000; i++) {
+      const id = randomId(i % 2 === 0 ? 8 : 16);
+      assert.equal(id.length, i % 2 === 0 ? 8 : 16);
+      total += id.length;
+      seen.add(Buffer.from(id).toString('hex'));
+    }
+    assert.ok(total > 4096 * 2, 'several refills of the 4 KiB pool');
+    assert.equal(seen.size, 1000);
+    const a = randomId(256);
+    assert.notDeepEqual(a, new Uint8Array(256));
+    for (const n of [0, 257, 1.5, -1]) assert.throws(() => randomId(n), RangeError);
   });
 });
 
