@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { CityTrustError, allErrorCodes, type ErrorCode } from '../core/errors.ts';
-import { describeRootDraft, generateOfflineKey, parseRootDraft, signRootDraft } from '../updates/ceremony.ts';
+import { describeDelegationDraft, describeRootDraft, generateOfflineKey, mergeSignedFiles, parseDelegationDraft, parseRootDraft, signDelegationDraft, signRootDraft, type DelegationDraftFile } from '../updates/ceremony.ts';
 import { keyType } from '../updates/validate.ts';
 import { action, configFrom, out, table, withCommon } from './common.ts';
 import { client, withServer, type ClientOptions } from './client.ts';
@@ -135,14 +135,79 @@ export function updatesCommand(): Command {
       .argument('<repo>')
       .argument('<role>', 'role name, e.g. mfr-acme')
       .requiredOption('--device-class <class>', 'a class the manufacturer may sign images for (repeat)', collect)
-      .option('--vault-keys <n>', 'keys of the role', '1')
+      .option('--vault-keys <n>', 'keys of the role created in the vault (when the manufacturer brings no key)')
+      .option('--offline-key <file>', "the manufacturer's own public key (JSON from `updates keygen` on its machine; repeat); the server never signs for the role", collect)
       .option('--threshold <k>', 'signatures needed')
       .option('--key-type <type>', 'ed25519 or ecdsa-sha2-nistp256', 'ed25519')
-      .addHelpText('after', '\nExample:\n  citytrust updates delegate transit-fw mfr-acme --device-class gate')
+      .addHelpText('after', '\nExamples:\n  citytrust updates delegate transit-fw mfr-acme --device-class gate\n  citytrust updates delegate transit-fw mfr-readerco --device-class reader --offline-key readerco.pub.json')
       .action(
-        action(async (repoId: string, name: string, o: ClientOptions & { deviceClass: string[]; vaultKeys: string; threshold?: string; keyType: string }) => {
-          const r = await client(o).call<RepoView>('POST', `/v1/updates/repos/${enc(repoId)}/delegations`, { name, deviceClasses: o.deviceClass, vaultKeys: int(o.vaultKeys), threshold: int(o.threshold), keyType: o.keyType });
+        action(async (repoId: string, name: string, o: ClientOptions & { deviceClass: string[]; vaultKeys?: string; offlineKey?: string[]; threshold?: string; keyType: string }) => {
+          const offlineKeys = (o.offlineKey ?? []).map((f) => (readJson(f) as { publicKey?: unknown }).publicKey ?? readJson(f));
+          const r = await client(o).call<RepoView>('POST', `/v1/updates/repos/${enc(repoId)}/delegations`, { name, deviceClasses: o.deviceClass, vaultKeys: int(o.vaultKeys), ...(offlineKeys.length > 0 && { offlineKeys }), threshold: int(o.threshold), keyType: o.keyType });
           out(o, r, () => showRepo(r));
+        }),
+      ),
+  );
+
+  cmd.addCommand(
+    remote('delegation-keys')
+      .description("add manufacturer public keys to an offline manufacturer role (e.g. before revoking a compromised one)")
+      .argument('<repo>')
+      .argument('<role>')
+      .requiredOption('--offline-key <file>', 'public key JSON from `updates keygen` (repeat)', collect)
+      .option('--threshold <k>', 'new threshold')
+      .action(
+        action(async (repoId: string, role: string, o: ClientOptions & { offlineKey: string[]; threshold?: string }) => {
+          const offlineKeys = o.offlineKey.map((f) => (readJson(f) as { publicKey?: unknown }).publicKey ?? readJson(f));
+          const r = await client(o).call<RepoView>('POST', `/v1/updates/repos/${enc(repoId)}/delegations/${enc(role)}/keys`, { offlineKeys, threshold: int(o.threshold) });
+          out(o, r, () => showRepo(r));
+        }),
+      ),
+  );
+
+  cmd.addCommand(
+    remote('role-draft')
+      .description("the next version of an offline manufacturer role (its signed images plus those uploaded since), to carry to the manufacturer")
+      .argument('<repo>')
+      .argument('<role>')
+      .option('-o, --out <file>', 'write the draft to this file')
+      .action(
+        action(async (repoId: string, role: string, o: ClientOptions & { out?: string }) => {
+          const d = await client(o).call<DelegationDraftFile>('GET', `/v1/updates/repos/${enc(repoId)}/delegations/${enc(role)}/draft`);
+          if (o.out) writeFileSync(o.out, JSON.stringify(d, null, 2));
+          out(o, d, () => `${describeDelegationDraft(d)}${o.out ? `\ndraft written to ${o.out}` : ''}`);
+        }),
+      ),
+  );
+
+  cmd.addCommand(
+    withCommon(new Command('sign-role'))
+      .description("OFFLINE, at the manufacturer: review a role draft (images of its classes only) and sign it with the manufacturer key; writes the signed metadata")
+      .argument('<draft>', 'the file from `updates role-draft --out`')
+      .requiredOption('-k, --key <file>', 'the manufacturer private key (PEM, from `updates keygen`)')
+      .option('-o, --out <file>', 'write the signed metadata {signed, signatures} to this file')
+      .addHelpText('after', '\nRun on the manufacturer machine; check the listed images and hashes first:\n  citytrust updates sign-role mfr-readerco-draft.json --key readerco.pem --out mfr-readerco.signed.json')
+      .action(
+        action(async (draftFile: string, o: ClientOptions & { key: string; out?: string }) => {
+          const draft = parseDelegationDraft(readFile(draftFile).toString('utf8'));
+          const signed = signDelegationDraft(draft, readFile(o.key).toString('utf8'));
+          if (o.out) writeFileSync(o.out, JSON.stringify(signed));
+          out(o, signed, () => `${describeDelegationDraft(draft)}\nsigned with ${signed.signatures[0]!.keyid}${o.out ? `; written to ${o.out}` : ''}`);
+        }),
+      ),
+  );
+
+  cmd.addCommand(
+    remote('role-submit')
+      .description('hand back the metadata a manufacturer signed offline; the server checks keys, threshold, paths and hashes, then publishes it')
+      .argument('<repo>')
+      .argument('<role>')
+      .argument('<signed...>', 'files from `updates sign-role --out` (one per manufacturer key; they merge)')
+      .action(
+        action(async (repoId: string, role: string, files: string[], o: ClientOptions) => {
+          const body = mergeSignedFiles(files.map((f) => readJson(f) as { signed?: unknown; signatures?: unknown }));
+          const r = await client(o).call<{ role: string; version: number; targets: string[] }>('POST', `/v1/updates/repos/${enc(repoId)}/delegations/${enc(role)}/metadata`, body);
+          out(o, r, () => `${r.role} v${r.version} published${r.targets.length ? `: ${r.targets.join(', ')}` : ''}`);
         }),
       ),
   );
@@ -167,8 +232,8 @@ export function updatesCommand(): Command {
           if (o.name) q.set('name', o.name);
           if (o.minBootloader) q.set('minBootloader', o.minBootloader);
           if (o.role) q.set('role', o.role);
-          const r = await postBytes<{ path: string; role: string; length: number; sha256: string }>(o, `/v1/updates/repos/${enc(o.repo)}/targets?${q}`, bytes);
-          out(o, r, () => `published ${r.path} (${r.length} bytes, sha256 ${r.sha256}), signed by ${r.role}`);
+          const r = await postBytes<{ path: string; role: string; length: number; sha256: string; pending?: boolean }>(o, `/v1/updates/repos/${enc(o.repo)}/targets?${q}`, bytes);
+          out(o, r, () => (r.pending ? `uploaded ${r.path} (${r.length} bytes, sha256 ${r.sha256}); ${r.role} signs it offline: \`updates role-draft\`, \`sign-role\`, \`role-submit\`` : `published ${r.path} (${r.length} bytes, sha256 ${r.sha256}), signed by ${r.role}`));
         }),
       ),
   );

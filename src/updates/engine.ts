@@ -90,6 +90,31 @@ export class RepoEngine {
     return r ? { version: Number(r.version), body: new Uint8Array(r.body), expires_at: Number(r.expires_at), created_at: Number(r.created_at) } : undefined;
   }
 
+  /**
+   * A delegated role whose keys are all held outside the server (a manufacturer's own keys):
+   * the server never signs it; it prepares drafts and publishes what the manufacturer signed.
+   */
+  isOffline(st: RepoState, role: string): boolean {
+    const r = st.roles.get(role);
+    if (!r || r.device_classes === null) return false;
+    return roleKeys(r).keyids.every((id) => !st.keys.get(id)?.vault_key_id);
+  }
+
+  /** Stores a version of a role signed elsewhere (verified by the caller). */
+  async insertSigned(trx: Db, repoId: string, role: string, version: number, body: Uint8Array, expires: number): Promise<void> {
+    await this.#insert(trx, repoId, role, version, body, expires);
+  }
+
+  /** The `signed` part of the next version of a targets role, from the store (`extra`: targets not yet signed). */
+  async targetsDraft(db: Db, st: RepoState, role: string, extraRole?: string): Promise<Signed> {
+    const roles = extraRole ? [role, extraRole] : [role];
+    const rows = await db.selectFrom('update_targets').select(['path', 'length', 'sha256', 'custom']).where('repo_id', '=', st.repo.id).where('role', 'in', roles).orderBy('path').execute();
+    const targets: Record<string, TargetInfo> = {};
+    for (const t of rows) targets[t.path] = { length: Number(t.length), hashes: { sha256: t.sha256 }, custom: JSON.parse(t.custom) as Record<string, unknown> };
+    const prev = await this.latest(db, st.repo.id, role);
+    return targetsSigned({ version: (prev?.version ?? 0) + 1, expires: this.deps.clock.now() + this.deps.settings.targetsExpirySeconds * 1000, targets });
+  }
+
   /** Vault signers for a role: every active, vault-held key of it. Fewer than the threshold cannot sign. */
   signers(st: RepoState, role: string, actor: string): MetadataSigner[] {
     const r = st.roles.get(role);
@@ -148,12 +173,15 @@ export class RepoEngine {
    * client workflow read them in the reverse order). Call inside a transaction.
    */
   async commit(trx: Db, st: RepoState, changed: readonly string[], actor: string): Promise<{ snapshot: number; timestamp: number }> {
-    for (const role of changed) await this.signTargetsRole(trx, st, role, actor);
+    // A manufacturer's offline role is signed by the manufacturer (submitDelegatedMetadata), never here.
+    for (const role of changed) if (!this.isOffline(st, role)) await this.signTargetsRole(trx, st, role, actor);
     const now = this.deps.clock.now();
     const meta: Record<string, MetaFileInfo> = {};
     const targetRoles = ['targets', ...[...st.roles.values()].filter((r) => r.device_classes !== null).map((r) => r.name)];
     for (const role of targetRoles) {
       const m = await this.latest(trx, st.repo.id, role);
+      // An offline role enters the snapshot with its first manufacturer-signed version.
+      if (!m && this.isOffline(st, role)) continue;
       if (!m) await this.signTargetsRole(trx, st, role, actor);
       const cur = m ?? (await this.latest(trx, st.repo.id, role))!;
       meta[`${role}.json`] = fileInfo(cur.version, cur.body);

@@ -14,8 +14,8 @@ import { CityTrustError, isCityTrustError } from '../core/errors.ts';
 import { canonicalJson } from '../core/canonical-json.ts';
 import type { KeyType } from '../vault/types.ts';
 import { keyId, tufKeyFromSpki, type TufKeyType, type TufPublicKey } from './keys.ts';
-import { canonicalBytes, countValidSignatures, fileInfo, type RoleKeys, type Signed } from './metadata.ts';
-import { channelPath, checkVersion, compareVersions, targetPath, type ArtifactKind } from './names.ts';
+import { SPEC_VERSION, canonicalBytes, countValidSignatures, fileInfo, metadataFile, parseMetadataFile, type RoleKeys, type Signed } from './metadata.ts';
+import { channelPath, checkVersion, compareVersions, imagePattern, targetPath, type ArtifactKind } from './names.ts';
 import { RepoEngine, roleKeys, TOP, type EngineDeps, type RepoState, type Db } from './engine.ts';
 import * as v from './validate.ts';
 import { MetadataCache } from './serve-cache.ts';
@@ -44,6 +44,24 @@ export interface PublishedTarget {
   length: number;
   sha256: string;
   custom: Record<string, unknown>;
+  /** Uploaded for a manufacturer that signs offline; not served until it has signed. */
+  pending?: true;
+}
+
+/** Role prefix of targets uploaded for an offline manufacturer role and not signed yet (never a role name: ROLE_NAME has no colon). */
+const PENDING = 'pending:';
+
+export interface DelegationDraft {
+  role: string;
+  version: number;
+  /** The canonical bytes to sign, base64 (OLPC canonical JSON of `signed`). */
+  canonical: string;
+  signed: Signed;
+  keyids: string[];
+  threshold: number;
+  paths: string[];
+  /** Targets in the draft that no signed version holds yet. */
+  pending: string[];
 }
 
 export interface ReleaseView {
@@ -222,7 +240,11 @@ export class Updates {
     const i = v.obj(input, 'the delegation');
     const name = v.roleName(i.name);
     const type = v.keyType(i.keyType);
-    const n = v.smallInt(i.vaultKeys, 'vaultKeys', 1, 9, 1);
+    // The manufacturer's own keys (held outside the server) or keys the vault creates for it.
+    const offline = v.offlineKeys(i.offlineKeys);
+    if (offline.length > 0 && i.vaultKeys !== undefined && i.vaultKeys !== 0) throw new CityTrustError('INPUT_INVALID', 'a delegation uses either the manufacturer\'s offline keys or vault keys, not both');
+    if (new Set(offline.map(keyId)).size !== offline.length) throw new CityTrustError('UPDATE_THRESHOLD_INVALID', 'an offline key is listed twice; a threshold counts distinct keys');
+    const n = offline.length > 0 ? offline.length : v.smallInt(i.vaultKeys, 'vaultKeys', 1, 9, 1);
     const thr = v.threshold(i.threshold, n);
     const db = this.#e.deps.store.db;
     const st0 = await this.#e.load(db, v.repoId(repoId), by.tenant);
@@ -233,7 +255,11 @@ export class Updates {
       if (taken.length > 0) throw new CityTrustError('UPDATE_ROLE_EXISTS', `device class ${taken[0]} is already delegated to ${r.name}`);
     }
     this.#ready(st0);
-    const keys = await this.#newVaultKeys(st0.repo.tenant_id, by.actor, n, type, `tuf ${st0.repo.id} ${name}`);
+    for (const k of offline) if (st0.keys.has(keyId(k))) throw new CityTrustError('UPDATE_KEY_INVALID', 'this key already serves the repository (or was revoked); a manufacturer brings its own key');
+    const keys =
+      offline.length > 0
+        ? offline.map((k, j) => ({ key: k, keyid: keyId(k), vaultKeyId: null, label: `tuf ${st0.repo.id} ${name} offline ${j + 1}` }))
+        : await this.#newVaultKeys(st0.repo.tenant_id, by.actor, n, type, `tuf ${st0.repo.id} ${name}`);
     const now = this.#e.deps.clock.now();
     await this.#change(st0.repo.id, async (trx) => {
       await this.#insertKeys(trx, st0.repo.id, keys);
@@ -241,7 +267,7 @@ export class Updates {
       const st = await this.#e.load(trx, st0.repo.id);
       await this.#e.commit(trx, st, ['targets', name], by.actor);
     });
-    await this.#e.deps.audit.append({ actor: by.actor, tenant: st0.repo.tenant_id, action: 'updates.delegation.create', subject: `${st0.repo.id}/${name}`, details: { deviceClasses: classes, threshold: thr, keyids: keys.map((k) => k.keyid) } });
+    await this.#e.deps.audit.append({ actor: by.actor, tenant: st0.repo.tenant_id, action: 'updates.delegation.create', subject: `${st0.repo.id}/${name}`, details: { deviceClasses: classes, threshold: thr, keyids: keys.map((k) => k.keyid), custody: offline.length > 0 ? 'offline' : 'vault' } });
     return this.getRepo(by, st0.repo.id);
   }
 
@@ -280,23 +306,163 @@ export class Updates {
     const path = targetPath(kind, cls, name, version);
     const existing = await db.selectFrom('update_targets').select(['sha256', 'role', 'length', 'custom']).where('repo_id', '=', st0.repo.id).where('path', '=', path).executeTakeFirst();
     if (existing) {
-      if (existing.sha256 === sha256) return { path, role: existing.role, length: Number(existing.length), sha256, custom: JSON.parse(existing.custom) as Record<string, unknown> };
+      const pending = existing.role.startsWith(PENDING);
+      if (existing.sha256 === sha256) return { path, role: pending ? existing.role.slice(PENDING.length) : existing.role, length: Number(existing.length), sha256, custom: JSON.parse(existing.custom) as Record<string, unknown>, ...(pending && { pending: true }) };
       throw new CityTrustError('UPDATE_TARGET_EXISTS', `${path} is published with other bytes; publish a new version`);
     }
     const custom = { deviceClass: cls, kind, name, version, ...(minBoot ? { minBootloader: minBoot } : {}) };
+    // A manufacturer holding its own keys signs its role offline: the image waits, unsigned and unserved.
+    const offline = this.#e.isOffline(st0, expected);
     await this.#change(st0.repo.id, async (trx) => {
-      await trx.insertInto('update_targets').values({ repo_id: st0.repo.id, path, role: expected, length: content.length, sha256, custom: JSON.stringify(custom), content, created_at: this.#e.deps.clock.now(), created_by: by.actor }).execute();
-      await this.#e.commit(trx, await this.#e.load(trx, st0.repo.id), [expected], by.actor);
+      await trx.insertInto('update_targets').values({ repo_id: st0.repo.id, path, role: offline ? `${PENDING}${expected}` : expected, length: content.length, sha256, custom: JSON.stringify(custom), content, created_at: this.#e.deps.clock.now(), created_by: by.actor }).execute();
+      if (!offline) await this.#e.commit(trx, await this.#e.load(trx, st0.repo.id), [expected], by.actor);
     });
-    await this.#e.deps.audit.append({ actor: by.actor, tenant: st0.repo.tenant_id, action: 'updates.target.publish', subject: `${st0.repo.id}/${path}`, details: { role: expected, length: content.length, sha256, version } });
-    return { path, role: expected, length: content.length, sha256, custom };
+    await this.#e.deps.audit.append({ actor: by.actor, tenant: st0.repo.tenant_id, action: offline ? 'updates.target.upload' : 'updates.target.publish', subject: `${st0.repo.id}/${path}`, details: { role: expected, length: content.length, sha256, version, ...(offline && { awaits: 'manufacturer signature' }) } });
+    return { path, role: expected, length: content.length, sha256, custom, ...(offline && { pending: true }) };
   }
 
   async listTargets(by: UpdateActor, repoId: string): Promise<PublishedTarget[]> {
     const db = this.#e.deps.store.db;
     const st = await this.#e.load(db, v.repoId(repoId), by.tenant);
     const rows = await db.selectFrom('update_targets').select(['path', 'role', 'length', 'sha256', 'custom']).where('repo_id', '=', st.repo.id).orderBy('path').execute();
-    return rows.map((r) => ({ path: r.path, role: r.role, length: Number(r.length), sha256: r.sha256, custom: JSON.parse(r.custom) as Record<string, unknown> }));
+    return rows.map((r) => {
+      const pending = r.role.startsWith(PENDING);
+      return { path: r.path, role: pending ? r.role.slice(PENDING.length) : r.role, length: Number(r.length), sha256: r.sha256, custom: JSON.parse(r.custom) as Record<string, unknown>, ...(pending && { pending: true as const }) };
+    });
+  }
+
+  // ---------------------------------------------------------------- offline manufacturer signing
+
+  /**
+   * The next version of an offline manufacturer role, for the manufacturer to sign on its own
+   * machine (`citytrust updates sign-role`): its signed targets plus the images uploaded since.
+   */
+  async delegationDraft(by: UpdateActor, repoId: string, roleName: unknown): Promise<DelegationDraft> {
+    const db = this.#e.deps.store.db;
+    const st = await this.#e.load(db, v.repoId(repoId), by.tenant);
+    const role = this.#offlineRole(st, roleName);
+    const signed = await this.#e.targetsDraft(db, st, role, `${PENDING}${role}`);
+    const pendingRows = await db.selectFrom('update_targets').select('path').where('repo_id', '=', st.repo.id).where('role', '=', `${PENDING}${role}`).orderBy('path').execute();
+    const rk = roleKeys(st.roles.get(role)!);
+    return {
+      role,
+      version: signed.version,
+      canonical: Buffer.from(canonicalBytes(signed)).toString('base64'),
+      signed,
+      keyids: [...rk.keyids],
+      threshold: rk.threshold,
+      paths: (JSON.parse(st.roles.get(role)!.device_classes!) as string[]).map(imagePattern),
+      pending: pendingRows.map((r) => r.path),
+    };
+  }
+
+  /**
+   * Adds manufacturer keys to an offline role (and optionally sets its threshold), e.g. before
+   * revoking a compromised one. Re-signs targets (the delegation lives there); the role's own
+   * metadata must then be signed by the new threshold at its next version.
+   */
+  async addDelegationKeys(by: UpdateActor, repoId: string, roleName: unknown, input: unknown): Promise<RepoView> {
+    const i = v.obj(input, 'the keys');
+    const add = v.offlineKeys(i.offlineKeys);
+    if (add.length === 0) throw new CityTrustError('INPUT_INVALID', 'offlineKeys lists the manufacturer public keys to add');
+    const db = this.#e.deps.store.db;
+    const st0 = await this.#e.load(db, v.repoId(repoId), by.tenant);
+    this.#ready(st0);
+    const role = this.#offlineRole(st0, roleName);
+    for (const k of add) if (st0.keys.has(keyId(k))) throw new CityTrustError('UPDATE_KEY_INVALID', 'this key already serves the repository (or was revoked)');
+    const rk = roleKeys(st0.roles.get(role)!);
+    const keyids = [...rk.keyids, ...add.map(keyId)];
+    if (new Set(keyids).size !== keyids.length) throw new CityTrustError('UPDATE_THRESHOLD_INVALID', 'a key is listed twice; a threshold counts distinct keys');
+    const thr = v.threshold(i.threshold ?? rk.threshold, keyids.length);
+    await this.#change(st0.repo.id, async (trx) => {
+      await this.#insertKeys(trx, st0.repo.id, add.map((k, j) => ({ key: k, keyid: keyId(k), vaultKeyId: null, label: `tuf ${st0.repo.id} ${role} offline +${j + 1}` })));
+      await trx.updateTable('update_roles').set({ keyids: JSON.stringify(keyids), threshold: thr, updated_at: this.#e.deps.clock.now() }).where('repo_id', '=', st0.repo.id).where('name', '=', role).execute();
+      await this.#e.commit(trx, await this.#e.load(trx, st0.repo.id), ['targets'], by.actor);
+    });
+    await this.#e.deps.audit.append({ actor: by.actor, tenant: st0.repo.tenant_id, action: 'updates.delegation.keys', subject: `${st0.repo.id}/${role}`, details: { added: add.map(keyId), threshold: thr } });
+    return this.getRepo(by, st0.repo.id);
+  }
+
+  #offlineRole(st: RepoState, roleName: unknown): string {
+    const role = v.roleName(roleName);
+    const r = st.roles.get(role);
+    if (!r || r.device_classes === null) throw new CityTrustError('UPDATE_ROLE_NOT_FOUND', `the repository delegates no role ${role}`);
+    if (!this.#e.isOffline(st, role)) throw new CityTrustError('CONFLICT', `role ${role} is signed by the vault; only a manufacturer holding its own keys submits signed metadata`);
+    return role;
+  }
+
+  /**
+   * Publishes a version of a manufacturer role signed offline with the manufacturer's keys.
+   * Before anything is stored: the signatures meet the role threshold with the keys targets
+   * delegates to it (UPDATE_SIGNATURE_INVALID, UPDATE_THRESHOLD_NOT_MET); the version is the
+   * next; every target is within the role's paths and for its device classes
+   * (UPDATE_DELEGATION_PATH_FORBIDDEN — a compromised manufacturer key cannot sign for another
+   * class); every target is an uploaded file with that length, hash and custom fields
+   * (UPDATE_HASH_MISMATCH); no signed target is dropped. Then snapshot and timestamp follow.
+   */
+  async submitDelegatedMetadata(by: UpdateActor, repoId: string, roleName: unknown, input: unknown): Promise<{ role: string; version: number; targets: string[] }> {
+    const i = v.obj(input, 'the signed metadata');
+    const db = this.#e.deps.store.db;
+    const st0 = await this.#e.load(db, v.repoId(repoId), by.tenant);
+    this.#ready(st0);
+    const role = this.#offlineRole(st0, roleName);
+    const out = await this.#change(st0.repo.id, async (trx) => {
+      const st = await this.#e.load(trx, st0.repo.id);
+      const { signed, signatures } = parseMetadataFile(Buffer.from(JSON.stringify({ signed: i.signed, signatures: i.signatures }), 'utf8'), 'targets');
+      const malformed = (why: string): never => {
+        throw new CityTrustError('UPDATE_METADATA_MALFORMED', `the ${role} metadata ${why}; nothing was published`);
+      };
+      if (signatures.length > 32) malformed('carries more than 32 signatures');
+      if (Object.keys(signed).some((k) => !['_type', 'spec_version', 'version', 'expires', 'targets'].includes(k))) malformed('has fields other than _type, spec_version, version, expires and targets (a manufacturer role does not delegate further)');
+      if (signed.spec_version !== SPEC_VERSION) malformed(`is not spec_version ${SPEC_VERSION}`);
+      if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(signed.expires)) malformed('has an expiry that is not YYYY-MM-DDThh:mm:ssZ');
+      const prev = await this.#e.latest(trx, st.repo.id, role);
+      if (signed.version !== (prev?.version ?? 0) + 1) throw new CityTrustError('CONFLICT', `the ${role} metadata is version ${signed.version}; the next is ${(prev?.version ?? 0) + 1} (fetch a fresh draft)`);
+      const now = this.#e.deps.clock.now();
+      const expires = Date.parse(signed.expires);
+      if (!(expires > now + 3600_000) || expires > now + (this.settings.targetsExpirySeconds + 86400) * 1000) malformed(`expires ${signed.expires}, outside (now + 1 h, now + updates.targetsExpirySeconds + 1 d]`);
+      const targets = signed.targets;
+      if (targets === null || typeof targets !== 'object' || Array.isArray(targets)) malformed('has no targets object');
+      const r = st.roles.get(role)!;
+      const classes = JSON.parse(r.device_classes!) as string[];
+      const entries = Object.entries(targets as Record<string, unknown>);
+      if (entries.length > 10_000) malformed('lists too many targets');
+      const stored = new Map((await trx.selectFrom('update_targets').select(['path', 'role', 'length', 'sha256', 'custom']).where('repo_id', '=', st.repo.id).where('role', 'in', [role, `${PENDING}${role}`]).execute()).map((t) => [t.path, t]));
+      for (const [path, info0] of entries) {
+        const m = /^images\/([a-z0-9][a-z0-9-]{0,62})\/[^/]+$/.exec(path);
+        const info = (info0 ?? {}) as { length?: unknown; hashes?: { sha256?: unknown }; custom?: { deviceClass?: unknown } };
+        if (!m || !classes.includes(m[1]!) || info.custom?.deviceClass !== m[1]) {
+          throw new CityTrustError('UPDATE_DELEGATION_PATH_FORBIDDEN', `role ${role} is delegated images/${classes.join('|')}/* only; it may not sign ${path.slice(0, 120)}; nothing was published`);
+        }
+        const t = stored.get(path);
+        if (!t) throw new CityTrustError('UPDATE_RELEASE_NOT_FOUND', `${path.slice(0, 120)} was not uploaded; upload the image before signing it`);
+        if (info.length !== Number(t.length) || info.hashes?.sha256 !== t.sha256 || canonicalJson(info.custom) !== canonicalJson(JSON.parse(t.custom))) {
+          throw new CityTrustError('UPDATE_HASH_MISMATCH', `the signed length, hash or custom fields of ${path} differ from the uploaded image; nothing was published`);
+        }
+      }
+      for (const [path, t] of stored) if (t.role === role && !(path in (targets as object))) malformed(`drops the signed target ${path}`);
+      // Signatures: each must verify with a key of the role; together they meet its threshold.
+      const rk = roleKeys(r);
+      const keys: Record<string, TufPublicKey> = {};
+      for (const id of rk.keyids) {
+        const k = st.keys.get(id);
+        if (k && k.state === 'active') keys[id] = { keytype: k.keytype, scheme: k.scheme, keyval: { public: k.public } };
+      }
+      const data = canonicalBytes(signed);
+      for (const sig of signatures) {
+        if (!(sig.keyid in keys)) throw new CityTrustError('UPDATE_KEY_NOT_FOUND', `key ${sig.keyid.slice(0, 16)}… is not an active key of ${role}; nothing was published`);
+        if (countValidSignatures(data, [sig], keys, rk) !== 1) throw new CityTrustError('UPDATE_SIGNATURE_INVALID', `the signature of ${sig.keyid.slice(0, 16)}… does not verify over the canonical bytes; nothing was published`);
+      }
+      const have = countValidSignatures(data, signatures, keys, rk);
+      if (have < rk.threshold) throw new CityTrustError('UPDATE_THRESHOLD_NOT_MET', `${role} needs ${rk.threshold} signatures of distinct keys; ${have} verified; nothing was published`);
+      await this.#e.insertSigned(trx, st.repo.id, role, signed.version, metadataFile(signed, signatures), expires);
+      const newly = entries.map(([p]) => p).filter((p) => stored.get(p)?.role !== role);
+      if (newly.length > 0) await trx.updateTable('update_targets').set({ role }).where('repo_id', '=', st.repo.id).where('path', 'in', newly).execute();
+      await this.#e.commit(trx, st, [], by.actor);
+      return { role, version: signed.version, targets: newly };
+    });
+    await this.#e.deps.audit.append({ actor: by.actor, tenant: st0.repo.tenant_id, action: 'updates.delegation.publish', subject: `${st0.repo.id}/${role}`, details: { version: out.version, targets: out.targets } });
+    return out;
   }
 
   // ---------------------------------------------------------------- releases and rollout
@@ -317,8 +483,9 @@ export class Updates {
       .select('path')
       .where('repo_id', '=', st.repo.id)
       .where('path', 'in', [targetPath('image', cls, name, version), targetPath('data', cls, name, version)])
+      .where('role', 'not like', `${PENDING}%`)
       .executeTakeFirst();
-    if (!target) throw new CityTrustError('UPDATE_RELEASE_NOT_FOUND', `${name} ${version} for ${cls} is not published; publish it first`);
+    if (!target) throw new CityTrustError('UPDATE_RELEASE_NOT_FOUND', `${name} ${version} for ${cls} is not published (or awaits its manufacturer's signature); publish it first`);
     const cur = await db.selectFrom('update_releases').selectAll().where('repo_id', '=', st.repo.id).where('device_class', '=', cls).where('name', '=', name).executeTakeFirst();
     if (cur && compareVersions(version, cur.version) <= 0) throw new CityTrustError('UPDATE_VERSION_NOT_NEWER', `the current release of ${name} for ${cls} is ${cur.version}; a release must be newer`);
     const row = { repo_id: st.repo.id, device_class: cls, name, version, target_path: target.path, percent, sites: JSON.stringify(sites), state: 'active' as const, updated_at: this.#e.deps.clock.now(), updated_by: by.actor };
@@ -446,6 +613,9 @@ export class Updates {
           if (remainingVault.length !== remaining.length) throw new CityTrustError('UPDATE_THRESHOLD_INVALID', 'revoking this key leaves the offline root below its threshold; add a new offline key first (`updates root-rotate --add-offline-key`)');
           replacements.set(r.name, await this.#newVaultKeys(st0.repo.tenant_id, by.actor, rk.threshold - remaining.length, key.keytype, `tuf ${st0.repo.id} root`));
         }
+      } else if (this.#e.isOffline(st0, r.name)) {
+        // A manufacturer's own key: the server cannot mint a replacement the manufacturer holds.
+        if (remaining.length < rk.threshold) throw new CityTrustError('UPDATE_THRESHOLD_INVALID', `revoking this key leaves ${r.name} below its threshold; add a new manufacturer key first (\`updates delegation-keys\`)`);
       } else if (remainingVault.length < rk.threshold) {
         replacements.set(r.name, await this.#newVaultKeys(st0.repo.tenant_id, by.actor, rk.threshold - remainingVault.length, key.keytype, `tuf ${st0.repo.id} ${r.name}`));
       }
@@ -582,7 +752,15 @@ export class Updates {
     }
     const targetRoles = ['targets', ...[...st.roles.values()].filter((r) => r.device_classes !== null).map((r) => r.name)];
     const stale: string[] = [];
-    for (const r of targetRoles) if (half(await this.#e.latest(db, id, r))) stale.push(r);
+    for (const r of targetRoles) {
+      const m = await this.#e.latest(db, id, r);
+      if (this.#e.isOffline(st, r)) {
+        // Only the manufacturer can re-sign its role: warn at half-life (`updates role-draft`, `sign-role`).
+        if (m && half(m)) this.#logger?.warn({ repo: id, role: r, expires: new Date(m.expires_at).toISOString() }, 'updates: a manufacturer role signed offline passed half its lifetime; ask the manufacturer to sign a fresh version (`citytrust updates sign-role`)');
+        continue;
+      }
+      if (half(m)) stale.push(r);
+    }
     const snap = await this.#e.latest(db, id, 'snapshot');
     if (stale.length > 0 || half(snap)) {
       await this.#change(id, (trx) => this.#e.commit(trx, st, stale, actor));
@@ -634,6 +812,7 @@ export class Updates {
       .where('repo_id', '=', repoId)
       .where('path', '=', path)
       .where('sha256', '=', m[2]!)
+      .where('role', 'not like', `${PENDING}%`)
       .executeTakeFirst();
     if (!r) throw new CityTrustError('NOT_FOUND', 'no such target');
     return new Uint8Array(r.content);

@@ -89,6 +89,32 @@ export function updatesRoutes(app: FastifyInstance, ctx: AppContext): void {
     u.addDelegation(await auth(req, ADMIN), repoOf(req), req.body),
   );
 
+  const roleParams = { type: 'object', required: ['repo', 'role'], additionalProperties: false, properties: { repo: repoParams.properties.repo, role: { type: 'string', maxLength: 63 } } } as const;
+  app.get(
+    '/v1/updates/repos/:repo/delegations/:role/draft',
+    { schema: { tags: ['updates'], summary: "The next version of an offline manufacturer role (canonical bytes to sign with the manufacturer's own key).", security: bearer, params: roleParams, response: { 200: anyObject, ...errorResponses } } },
+    async (req) => u.delegationDraft(await auth(req, READ), repoOf(req), (req.params as { role: string }).role),
+  );
+  app.post(
+    '/v1/updates/repos/:repo/delegations/:role/metadata',
+    {
+      schema: {
+        tags: ['updates'],
+        summary: 'Publish metadata a manufacturer signed offline ({signed, signatures}); checked against the delegated keys, threshold, paths and uploaded hashes.',
+        security: bearer,
+        params: roleParams,
+        body: anyObject,
+        response: { 200: anyObject, ...errorResponses },
+      },
+    },
+    async (req) => u.submitDelegatedMetadata(await auth(req, WRITE), repoOf(req), (req.params as { role: string }).role, req.body),
+  );
+  app.post(
+    '/v1/updates/repos/:repo/delegations/:role/keys',
+    { schema: { tags: ['updates'], summary: 'Add manufacturer public keys to an offline manufacturer role (and set its threshold).', security: bearer, params: roleParams, body: anyObject, response: { 200: anyObject, ...errorResponses } } },
+    async (req) => u.addDelegationKeys(await auth(req, ADMIN), repoOf(req), (req.params as { role: string }).role, req.body),
+  );
+
   app.register(async (scope) => {
     // Images are raw bytes; the limit is updates.maxTargetBytes, not the JSON body limit.
     scope.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: ctx.config.updates.maxTargetBytes }, (_req, body, done) => done(null, body));
