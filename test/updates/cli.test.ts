@@ -48,6 +48,23 @@ describe('citytrust updates', () => {
     assert.equal((JSON.parse(s.stdout) as { error: { code: string } }).error.code, 'UPDATE_METADATA_MALFORMED');
   });
 
+  it('signs a manufacturer role offline: keygen and sign-role at the manufacturer, the signed file publishes the image', async (t) => {
+    const dir = tmp(t);
+    const keyFile = join(dir, 'readerco.pem');
+    const pub = JSON.parse(runCli(['updates', 'keygen', '--out', keyFile]).stdout) as { keyid: string; publicKey: unknown };
+    const env = await openEnv(t);
+    await env.updates.createRepo(TRANSIT, { id: 'transit-fw', tenant: 'transit', deviceClasses: ['reader'] });
+    await env.updates.addDelegation(TRANSIT, 'transit-fw', { name: 'mfr-readerco', deviceClasses: ['reader'], offlineKeys: [pub.publicKey] });
+    await env.updates.publish(TRANSIT, 'transit-fw', { deviceClass: 'reader', version: '1.0.0', content: new Uint8Array(100).fill(1) });
+    writeFileSync(join(dir, 'draft.json'), JSON.stringify(await env.updates.delegationDraft(TRANSIT, 'transit-fw', 'mfr-readerco')));
+    const s = runCli(['updates', 'sign-role', join(dir, 'draft.json'), '--key', keyFile, '--out', join(dir, 'signed.json')]);
+    assert.equal(s.status, 0, s.stderr);
+    assert.match(s.stdout, /NEW images\/reader\/firmware-1\.0\.0\.bin/);
+    const signed = JSON.parse(readFileSync(join(dir, 'signed.json'), 'utf8')) as { signatures: { keyid: string }[] };
+    assert.equal(signed.signatures[0]!.keyid, pub.keyid);
+    assert.equal((await env.updates.submitDelegatedMetadata(TRANSIT, 'transit-fw', 'mfr-readerco', signed)).version, 1);
+  });
+
   it('documents every command with --help and --json', () => {
     // In process: spawning the CLI once per command would cost seconds each.
     const walk = (c: Command): Command[] => [c, ...c.commands.flatMap(walk)];
