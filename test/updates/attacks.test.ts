@@ -111,6 +111,33 @@ describe('a device under attack', () => {
     assert.equal((await inTime.update()).action, 'install');
   });
 
+  it('refuses malformed metadata and malformed signatures with specific codes', async (t) => {
+    const env = await openEnv(t);
+    await standardRepo(env);
+    await released(env);
+    const d = await device(t, env, REPO);
+    const cases: [string, (b: Uint8Array) => Uint8Array, string][] = [
+      ['not JSON', () => Buffer.from('{"signed":'), 'UPDATE_METADATA_MALFORMED'],
+      ['signatures not a list', (b) => Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(b).toString()), signatures: 'none' })), 'UPDATE_METADATA_MALFORMED'],
+      ['another role under the name', (b) => Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(b).toString()), signed: { ...JSON.parse(Buffer.from(b).toString()).signed, _type: 'snapshot' } })), 'UPDATE_METADATA_MALFORMED'],
+      ['a signature that is not hex', (b) => {
+        const doc = JSON.parse(Buffer.from(b).toString()) as { signatures: { keyid: string; sig: string }[] };
+        return Buffer.from(JSON.stringify({ ...doc, signatures: doc.signatures.map((x) => ({ ...x, sig: 'zz' })) }));
+      }, 'UPDATE_THRESHOLD_NOT_MET'],
+    ];
+    for (const [what, fn, code] of cases) {
+      d.fetcher.rewrite.set('/timestamp.json', fn);
+      await assert.rejects(d.updater.update(), (e: Error & { code?: string }) => e.code === code, what);
+    }
+    await nothingInstalled(d.dir, d.updater);
+    // Enrolment refuses a malformed root, and a root whose keys are outside the allow-list.
+    await rejectsWith(DeviceUpdater.enrol(join(d.dir, 'other'), Buffer.from('[]')), 'UPDATE_METADATA_MALFORMED');
+    const root = JSON.parse(Buffer.from(await env.updates.metadata(REPO, '1.root.json')).toString()) as { signed: { keys: Record<string, unknown> } };
+    const [kid] = Object.keys(root.signed.keys);
+    root.signed.keys[kid!] = { keytype: 'rsa', scheme: 'rsassa-pss-sha256', keyval: { public: 'x' } };
+    await rejectsWith(DeviceUpdater.enrol(join(d.dir, 'other'), Buffer.from(JSON.stringify(root))), 'UPDATE_KEY_TYPE_NOT_ALLOWED');
+  });
+
   it('refuses mix-and-match: a snapshot other than the one the timestamp names', async (t) => {
     const env = await openEnv(t);
     await standardRepo(env);

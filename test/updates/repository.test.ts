@@ -8,7 +8,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateOfflineKey, signRootDraft, parseRootDraft, describeRootDraft } from '../../src/updates/ceremony.ts';
 import { rolloutBucket, compareVersions } from '../../src/updates/names.ts';
-import { parseMetadataFile } from '../../src/updates/metadata.ts';
+import { parseMetadataFile, countValidSignatures, canonicalBytes } from '../../src/updates/metadata.ts';
+import type { TufPublicKey } from '../../src/updates/keys.ts';
 import { openEnv, standardRepo, device, image, rejectsWith, throwsWith, TRANSIT, UTILITY, READER } from './helpers.ts';
 
 const REPO = 'transit-fw';
@@ -123,6 +124,21 @@ describe('software and data for a reader', () => {
     const d = await device(t, env, REPO);
     await rejectsWith(d.updater.update(), 'UPDATE_BOOTLOADER_TOO_OLD');
     assert.deepEqual(await d.updater.installed(), {});
+  });
+
+  it('signs targets with its own k of n: three vault keys, threshold two, verified by the device', async (t) => {
+    const env = await openEnv(t);
+    await env.updates.createRepo(TRANSIT, { id: REPO, tenant: 'transit', deviceClasses: ['reader'], targets: { vaultKeys: 3, threshold: 2 } });
+    const root = parseMetadataFile(await env.updates.metadata(REPO, '1.root.json'), 'root').signed as unknown as { roles: Record<string, { keyids: string[]; threshold: number }>; keys: Record<string, TufPublicKey> };
+    assert.equal(root.roles.targets!.threshold, 2);
+    assert.equal(root.roles.targets!.keyids.length, 3);
+    await env.updates.publish(TRANSIT, REPO, { deviceClass: 'reader', version: '1.0.0', content: image(2000) });
+    await env.updates.release(TRANSIT, REPO, { deviceClass: 'reader', version: '1.0.0' });
+    const targets = parseMetadataFile(await env.updates.metadata(REPO, 'targets.json'), 'targets');
+    assert.equal(countValidSignatures(canonicalBytes(targets.signed), targets.signatures, root.keys, root.roles.targets!), 3);
+    const d = await device(t, env, REPO);
+    assert.equal((await d.updater.update()).action, 'install');
+    await rejectsWith(env.updates.createRepo(TRANSIT, { id: 'other-fw', tenant: 'transit', deviceClasses: ['reader'], targets: { vaultKeys: 2, threshold: 3 } }), 'UPDATE_THRESHOLD_INVALID');
   });
 
   it('verifies ECDSA P-256 repositories with tuf-js as well as Ed25519 ones', async (t) => {
