@@ -92,6 +92,45 @@ const CLAIM_KEY_BYTES = new Map<number, Uint8Array>(CLAIM_ORDER.map((k) => [k, e
 const cnfBytes = new WeakMap<KeyObject, Uint8Array>();
 const grantsBytes = new WeakMap<Grants, Uint8Array>();
 
+/** Head of a CBOR item of major type `major` with argument `n` (shortest form, RFC 8949 §4.2.1); n a safe unsigned integer. */
+function head(major: number, n: number): Uint8Array {
+  const m = major << 5;
+  if (n < 24) return Uint8Array.of(m | n);
+  if (n < 0x100) return Uint8Array.of(m | 24, n);
+  if (n < 0x10000) return Uint8Array.of(m | 25, n >>> 8, n & 0xff);
+  if (n < 0x100000000) return Uint8Array.of(m | 26, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+  const hi = Math.floor(n / 0x100000000);
+  const lo = n >>> 0;
+  return Uint8Array.of(m | 27, hi >>> 24, (hi >>> 16) & 0xff, (hi >>> 8) & 0xff, hi & 0xff, lo >>> 24, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff);
+}
+
+/** An unsigned integer as CBOR, or the generic encoder for anything else (negative, fractional, huge). */
+function uintCbor(n: number): Uint8Array {
+  return Number.isSafeInteger(n) && n >= 0 ? head(0, n) : encodeCbor(n);
+}
+
+/** A text string as CBOR; ASCII is written directly, anything else by the generic encoder. */
+function textCbor(t: string): Uint8Array {
+  if (t.length > 255 || !/^[\x00-\x7f]*$/.test(t)) return encodeCbor(t);
+  const out = new Uint8Array(t.length + (t.length < 24 ? 1 : 2));
+  out.set(head(3, t.length));
+  for (let i = 0, o = out.length - t.length; i < t.length; i++) out[o + i] = t.charCodeAt(i);
+  return out;
+}
+
+/** {"status_list": {"idx": idx, "uri": uri}}: keys in canonical order, "idx" before "uri". */
+// a1 6b "status_list" a2 63 "idx": the one-entry inner map of the generic encoding, made a two-entry one.
+const STATUS_PREFIX = (() => {
+  const b = encodeCbor(new Map([['status_list', new Map([['idx', 0]])]])).slice(0, -1);
+  b[b.length - 5] = 0xa2;
+  return b;
+})();
+const STATUS_URI_KEY = encodeCbor('uri');
+function statusCbor(status: StatusReference): Uint8Array {
+  if (!Number.isSafeInteger(status.idx) || status.idx < 0) return encodeCbor(new Map([['status_list', new Map<string, unknown>([['idx', status.idx], ['uri', status.uri]])]]));
+  return concatBytes(STATUS_PREFIX, head(0, status.idx), STATUS_URI_KEY, textCbor(status.uri));
+}
+
 /**
  * The deterministic CBOR of the claims, equal byte for byte to encodeCbor(claimsToCbor(c)) (a test
  * holds them equal). An issuer repeats the same holder key and template grants across many
@@ -110,16 +149,18 @@ export function encodeClaims(c: CredentialClaims): Uint8Array {
     // Only a frozen (validated) grants object is known not to change under its cached bytes.
     if (Object.isFrozen(c.grants)) grantsBytes.set(c.grants, grants);
   }
+  // Scalars are written directly (the generic encoder is a measurable share of the issue path);
+  // a test holds the result equal to encodeCbor(claimsToCbor(c)).
   const values: Record<number, Uint8Array | undefined> = {
-    [CLAIM.iss]: encodeCbor(c.iss),
-    [CLAIM.sub]: c.sub === undefined ? undefined : encodeCbor(c.sub),
-    [CLAIM.exp]: encodeCbor(c.exp),
+    [CLAIM.iss]: textCbor(c.iss),
+    [CLAIM.sub]: c.sub === undefined ? undefined : textCbor(c.sub),
+    [CLAIM.exp]: uintCbor(c.exp),
     // nbf equal to iat is left out, as in claimsToCbor.
-    [CLAIM.nbf]: c.nbf === c.iat ? undefined : encodeCbor(c.nbf),
-    [CLAIM.iat]: encodeCbor(c.iat),
-    [CLAIM.cti]: encodeCbor(c.cti),
+    [CLAIM.nbf]: c.nbf === c.iat ? undefined : uintCbor(c.nbf),
+    [CLAIM.iat]: uintCbor(c.iat),
+    [CLAIM.cti]: c.cti.length < 24 ? concatBytes(head(2, c.cti.length), c.cti) : encodeCbor(c.cti),
     [CLAIM.cnf]: cnf,
-    [CLAIM.status]: c.status === undefined ? undefined : encodeCbor(new Map([['status_list', new Map<string, unknown>([['idx', c.status.idx], ['uri', c.status.uri]])]])),
+    [CLAIM.status]: c.status === undefined ? undefined : statusCbor(c.status),
     [CLAIM.grants]: grants,
   };
   const parts: Uint8Array[] = [];

@@ -64,6 +64,13 @@ describe('a typical transit ticket', () => {
       { grants: validateGrants({ resources: ['door:hq/floor3/*'], attributes: ['staff'], uses: 3, userVerificationSeconds: 30 }) },
       { grants: { zones: ['A'] } }, // not frozen: encoded afresh each time
       { iss: 'x'.repeat(64), exp: 2 ** 40, iat: 0, nbf: 0, status: { idx: 0, uri: 'ct:abcd' } },
+      // Every width of unsigned integer head, text beyond one byte of length and beyond ASCII, and values the fast path hands back.
+      ...[23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1].map((n) => ({ exp: n, iat: Math.min(n, 23), nbf: Math.min(n, 23), status: { idx: n, uri: 'ct:k3v9q2xa' } })),
+      { iss: 'y'.repeat(23), sub: 'z'.repeat(24) },
+      { iss: 'städtische-werke', sub: 'ü' },
+      { iss: 'x'.repeat(300) },
+      { iat: 5, nbf: 7 },
+      { cti: new Uint8Array(24) },
     ];
     for (const v of variants) {
       const c = claimsFor(chain, v);
