@@ -14,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import { testApp, auth, type TestApp } from '../helpers/app.ts';
 import { DeviceUpdater, type ReportSigner } from '../../src/updates/index.ts';
 import { image, tmp } from './helpers.ts';
+import { generateOfflineKey, parseDelegationDraft, signDelegationDraft } from '../../src/updates/ceremony.ts';
 
 class InjectFetcher extends BaseFetcher {
   readonly #app: FastifyInstance;
@@ -91,6 +92,40 @@ describe('the updates API', () => {
     assert.equal(r.json().code, 'DEVICE_NOT_FOUND');
     const events = await t.ctx.store.db.selectFrom('audit_events').select(['action', 'actor']).where('action', '=', 'updates.device.report').execute();
     assert.deepEqual(events.map((e) => ({ ...e })), [{ action: 'updates.device.report', actor: 'device:reader-0042' }]);
+  });
+
+  it('publishes an image a manufacturer signed offline, and refuses one signed for another class', async () => {
+    const app = t.app;
+    const maker = generateOfflineKey('ecdsa-sha2-nistp256');
+    let r = await app.inject({ method: 'POST', url: '/v1/updates/repos', headers: ops, payload: { id: 'transit-mfr', tenant: 'transit', deviceClasses: ['reader', 'gate'] } });
+    assert.equal(r.statusCode, 200, r.body);
+    r = await app.inject({ method: 'POST', url: '/v1/updates/repos/transit-mfr/delegations', headers: ops, payload: { name: 'mfr-readerco', deviceClasses: ['reader'], offlineKeys: [maker.publicKey] } });
+    assert.equal(r.statusCode, 200, r.body);
+    const fw = image(2000, 6);
+    const sha = createHash('sha256').update(fw).digest('hex');
+    r = await app.inject({ method: 'POST', url: `/v1/updates/repos/transit-mfr/targets?deviceClass=reader&version=1.0.0&sha256=${sha}`, headers: { ...ops, 'content-type': 'application/octet-stream' }, payload: Buffer.from(fw) });
+    assert.equal(r.statusCode, 200, r.body);
+    assert.equal(r.json().pending, true);
+    r = await app.inject({ method: 'POST', url: '/v1/updates/repos/transit-mfr/releases', headers: ops, payload: { deviceClass: 'reader', version: '1.0.0' } });
+    assert.equal(r.json().code, 'UPDATE_RELEASE_NOT_FOUND');
+    r = await app.inject({ method: 'GET', url: '/v1/updates/repos/transit-mfr/delegations/mfr-readerco/draft', headers: ops });
+    assert.equal(r.statusCode, 200, r.body);
+    const draft = parseDelegationDraft(r.body);
+    // A forged variant: the same key signs the image under the gate class.
+    const forgedSigned = { ...draft.signed, targets: { 'images/gate/firmware-1.0.0.bin': { length: fw.length, hashes: { sha256: sha }, custom: { deviceClass: 'gate', kind: 'image', name: 'firmware', version: '1.0.0' } } } };
+    const forged = signDelegationDraft({ ...draft, signed: forgedSigned }, maker.privateKeyPem);
+    r = await app.inject({ method: 'POST', url: '/v1/updates/repos/transit-mfr/delegations/mfr-readerco/metadata', headers: ops, payload: forged });
+    assert.equal(r.statusCode, 403);
+    assert.equal(r.json().code, 'UPDATE_DELEGATION_PATH_FORBIDDEN');
+    r = await app.inject({ method: 'POST', url: '/v1/updates/repos/transit-mfr/delegations/mfr-readerco/metadata', headers: ops, payload: signDelegationDraft(draft, maker.privateKeyPem) });
+    assert.equal(r.statusCode, 200, r.body);
+    assert.deepEqual(r.json(), { role: 'mfr-readerco', version: 1, targets: ['images/reader/firmware-1.0.0.bin'] });
+    r = await app.inject({ method: 'GET', url: '/updates/transit-mfr/metadata/1.mfr-readerco.json' });
+    assert.equal(r.statusCode, 200);
+    r = await app.inject({ method: 'POST', url: '/v1/updates/repos/transit-mfr/releases', headers: ops, payload: { deviceClass: 'reader', version: '1.0.0' } });
+    assert.equal(r.statusCode, 200, r.body);
+    r = await app.inject({ method: 'GET', url: '/v1/updates/repos/transit-mfr/delegations/mfr-readerco/draft', headers: other });
+    assert.equal(r.json().code, 'UPDATE_REPO_NOT_FOUND');
   });
 
   it('refuses an upload whose hash does not match and publishes nothing', async () => {
