@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { get } from 'node:http';
 import { parseCertificate } from '../../src/pki/validate-cert.ts';
+import { TrustCache } from '../../src/reader/trust-cache.ts';
 import { auth, testApp, type TestApp } from '../helpers/app.ts';
 import { fromBase64Url, toBase64Url } from '../../src/core/bytes.ts';
 import { coseVerifierKey, createSignature, exportRawPublicKey, exportSpkiPublicKey as exportSpki, generateKeyPair, importSpkiPublicKey, keyObjectAgreement } from '../../src/crypto/index.ts';
@@ -109,6 +110,11 @@ describe('the credentials API', () => {
     assert.deepEqual(trust.keys().map((k) => k.tenant).sort(), ['metro', 'parking']);
     const credential = fromBase64Url(issued.json<{ credential: string }>().credential);
     assert.equal(verifyCredential(credential, { trust, now }).claims.iss, 'metro');
+    // The reader SDK's offline trust cache takes the same one pin, with a status list under it.
+    const statusList = (issued.json<{ statusList: string }>()).statusList;
+    const cache = new TrustCache({ root: pinned });
+    const applied = cache.update({ trustList: list, statusLists: [new Uint8Array((await ta.app.inject({ method: 'GET', url: `/v1/status/${statusList}` })).rawPayload)] }, now);
+    assert.deepEqual(applied, { trustList: 'updated', statusLists: { updated: 1, olderIgnored: 0 } });
     // A device that pinned the credential root itself (before the PKI existed) still verifies the same list.
     const legacy = CredentialTrust.fromTrustList(list, { root: coseVerifierKey('ES256', importSpkiPublicKey('P-256', fromBase64Url(root.spki))), now: Math.floor(now / 1000) });
     assert.equal(legacy.keys().length, 2);
