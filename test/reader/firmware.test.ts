@@ -12,11 +12,12 @@ import { createHash } from 'node:crypto';
 import { BaseFetcher } from 'tuf-js';
 import { DownloadHTTPError } from 'tuf-js/dist/error.js';
 import type { FastifyInstance } from 'fastify';
-import { generateKeyPair, keyObjectSigner } from '../../src/crypto/index.ts';
+import { coseVerifierKey, generateKeyPair, keyObjectSigner } from '../../src/crypto/index.ts';
 import { createCsr, enroll, TrustCache, validateReaderConfig, ReaderUpdates, READER_TRUST_BUNDLE_TYPE, type ReaderConfig } from '../../src/reader/index.ts';
 import type { ReaderKeyMaterial } from '../../src/tap/index.ts';
 import { auth, testApp, type TestApp } from '../helpers/app.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { openEnv, standardRepo, image, MirrorFetcher, TRANSIT } from '../updates/helpers.ts';
 
 function injectFetch(app: FastifyInstance): typeof fetch {
   return (async (input: string | URL | Request, init?: RequestInit) => {
@@ -187,5 +188,39 @@ describe('a reader updating from the server', () => {
     assert.equal(inst.config?.version, '1');
     assert.equal(rd.trust.summary().trustListIat, held);
     assert.equal(rd.updates.config.readerId, 'door-12');
+  });
+});
+
+describe('a gate updating with the reader SDK', () => {
+  it('installs only its own class, and retries a report the server did not take', async (t) => {
+    const env = await openEnv(t);
+    await standardRepo(env);
+    await env.updates.publish(TRANSIT, 'transit-fw', { deviceClass: 'reader', version: '5.0.0', content: image(1000, 1) });
+    await env.updates.release(TRANSIT, 'transit-fw', { deviceClass: 'reader', version: '5.0.0' });
+    await env.updates.publish(TRANSIT, 'transit-fw', { deviceClass: 'gate', version: '1.4.0', content: image(1000, 2) });
+    await env.updates.release(TRANSIT, 'transit-fw', { deviceClass: 'gate', version: '1.4.0' });
+    const tmp = tempDir();
+    t.after(tmp.remove);
+    await ReaderUpdates.enrol(tmp.dir, await env.updates.metadata('transit-fw', '1.root.json'));
+    const key = generateKeyPair('P-256');
+    const posted: string[] = [];
+    let accept = false;
+    const fakeFetch = (async (url: string | URL | Request) => {
+      posted.push(String(url));
+      return accept ? Response.json({ accepted: true, seq: 2 }) : Response.json({ code: 'DEVICE_NOT_ACTIVE', message: 'the device is not active' }, { status: 409 });
+    }) as typeof fetch;
+    const gateConfig = validateReaderConfig({ readerId: 'gate-3', tenant: 'transit', site: 'depot-north', resources: ['gate:depot-north/1'], serverUrl: 'http://repo.test' });
+    const updates = new ReaderUpdates({ repo: 'transit-fw', dir: tmp.dir, config: gateConfig, deviceClass: 'gate', identity: { chain: [], signer: keyObjectSigner('ES256', key.privateKey) }, trust: new TrustCache({ root: coseVerifierKey('ES256', key.publicKey) }), clock: env.clock, fetcher: new MirrorFetcher(env.updates), fetch: fakeFetch });
+    const run = await updates.run();
+    assert.deepEqual(run.installed, [{ name: 'firmware', version: '1.4.0' }]);
+    assert.deepEqual(run.reportError, { code: 'DEVICE_NOT_ACTIVE', message: 'the server refused the install report: the device is not active' });
+    assert.deepEqual(posted, ['http://repo.test/updates/transit-fw/reports']);
+    // The next run sends the report again (nothing new to install); then it stops.
+    accept = true;
+    const again = await updates.run();
+    assert.deepEqual(again.installed, []);
+    assert.equal(again.reported, 2);
+    assert.equal((await updates.run()).reported, undefined);
+    assert.equal(posted.length, 2);
   });
 });
