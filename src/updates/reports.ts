@@ -15,6 +15,7 @@ import type { Store } from '../store/db.ts';
 import { reportBytes, type InstallReport } from './client.ts';
 import { ARTIFACT_NAME, isVersion } from './names.ts';
 import { obj } from './validate.ts';
+import { DEVICE_TYPES } from '../pki/profiles.ts';
 
 /** What the registry tells about a device (src/devices `Devices.get` fits). */
 export interface DeviceDirectory {
@@ -109,6 +110,10 @@ export class InstallReports {
     if (!(JSON.parse(repo.device_classes) as string[]).includes(report.deviceClass)) throw new CityTrustError('UPDATE_DEVICE_CLASS_UNKNOWN', 'the repository does not serve this device class');
     const device = await this.#devices.get(null, report.tenant, report.device);
     if (device.state !== 'active') throw new CityTrustError('DEVICE_NOT_ACTIVE', 'the device is not active');
+    // A class named like a registry device type must be the device's own type (a reader does not report as a gate).
+    if ((DEVICE_TYPES as readonly string[]).includes(report.deviceClass) && report.deviceClass !== device.type) {
+      throw new CityTrustError('UPDATE_REPORT_INVALID', `the report names device class ${report.deviceClass}, but ${report.device} is a ${device.type}`);
+    }
     const now = this.#clock.now();
     const data = reportBytes(report);
     const keys = await this.#keys.currentKeys(report.tenant, report.device, now);

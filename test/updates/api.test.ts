@@ -12,7 +12,8 @@ import { BaseFetcher } from 'tuf-js';
 import { DownloadHTTPError } from 'tuf-js/dist/error.js';
 import type { FastifyInstance } from 'fastify';
 import { testApp, auth, type TestApp } from '../helpers/app.ts';
-import { DeviceUpdater, type ReportSigner } from '../../src/updates/index.ts';
+import { DeviceUpdater, reportBytes, type ReportSigner } from '../../src/updates/index.ts';
+import { toBase64Url } from '../../src/core/bytes.ts';
 import { image, tmp } from './helpers.ts';
 import { generateOfflineKey, parseDelegationDraft, signDelegationDraft } from '../../src/updates/ceremony.ts';
 
@@ -84,6 +85,10 @@ describe('the updates API', () => {
     const forged = await updater.report(signer);
     r = await app.inject({ method: 'POST', url: '/updates/transit-api/reports', payload: { ...forged, report: { ...forged.report, installed: { firmware: { ...forged.report.installed.firmware!, version: '9.9.9' } } } } });
     assert.equal(r.json().code, 'UPDATE_REPORT_SIGNATURE_INVALID');
+    // Properly signed, but the reader claims to be a gate.
+    const asGate = { ...forged.report, seq: forged.report.seq + 1, deviceClass: 'gate' };
+    r = await app.inject({ method: 'POST', url: '/updates/transit-api/reports', payload: { report: asGate, alg: 'ES256', signature: toBase64Url(await signer.sign(reportBytes(asGate))) } });
+    assert.equal(r.json().code, 'UPDATE_REPORT_INVALID');
 
     r = await app.inject({ method: 'GET', url: '/v1/updates/devices/transit/reader-0042', headers: ops });
     assert.equal(r.statusCode, 200, r.body);
