@@ -92,5 +92,7 @@ export async function estEnroll(meter: SimulatedMeter, o: EstOptions): Promise<E
     throw new CityTrustError('METER_ENROLMENT_FAILED', 'the issued certificate does not validate against the pinned root', { cause: e });
   }
   meter.installCertificate(certificate);
+  // The head-end's certificates will have to chain to the same root.
+  meter.pinRoots(root);
   return { certificate, caCertificates };
 }

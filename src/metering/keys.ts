@@ -11,8 +11,12 @@ import type { AuditSink } from '../audit/types.ts';
 import type { Store } from '../store/db.ts';
 import type { KeyVault, VaultCaller } from '../vault/types.ts';
 import { EnvelopeCipher } from '../vault/envelope.ts';
+import type { Pki } from '../pki/pki.ts';
 import { publicKeyId } from './suite.ts';
 import type { HeadEndInfo } from './simulated-meter.ts';
+
+/** A head-end certificate is replaced once two thirds of its life have passed (meters fetch the new one). */
+const RENEW_AT = 2 / 3;
 
 export interface TenantKeys {
   readonly tenant: string;
@@ -32,9 +36,11 @@ export class MeteringKeys {
   readonly #clock: Clock;
   readonly #audit: AuditSink;
   readonly #cache = new Map<string, TenantKeys>();
-  readonly #info = new Map<string, HeadEndInfo>();
+  readonly #info = new Map<string, { info: HeadEndInfo; renewAt: number }>();
+  readonly #pki: Pki | undefined;
 
-  constructor(deps: { store: Store; vault: KeyVault; clock: Clock; audit: AuditSink }) {
+  constructor(deps: { store: Store; vault: KeyVault; clock: Clock; audit: AuditSink; pki?: Pki }) {
+    this.#pki = deps.pki;
     this.#store = deps.store;
     this.#vault = deps.vault;
     this.#clock = deps.clock;
@@ -82,21 +88,64 @@ export class MeteringKeys {
     return k;
   }
 
-  /** The public keys a meter pins at provisioning (GET /v1/metering/tenants/{tenant}/head-end). */
+  /**
+   * The head-end's public keys with their certificates from the meters CA (profiles `head-end`
+   * and `head-end-command`) and the chain up to the city root, as
+   * `GET /v1/metering/tenants/{tenant}/head-end` publishes them. A meter validates the
+   * certificates offline against the city root it was provisioned with before it agrees a key
+   * or accepts a command. Certificates are issued on first use and replaced at two thirds of
+   * their life, or at once when revoked.
+   */
   async headEndInfo(tenant: string): Promise<HeadEndInfo> {
+    const now = this.#clock.now();
     const hit = this.#info.get(tenant);
-    if (hit) return hit;
+    if (hit && hit.renewAt > now) return hit.info;
     const k = await this.get(tenant);
     const caller = meteringCaller(tenant);
     const ka = await this.#vault.publicKey(caller, k.kaKeyId);
     const cmd = await this.#vault.publicKey(caller, k.commandKeyId);
+    let renewAt = Number.MAX_SAFE_INTEGER;
+    let kaCert: Uint8Array | undefined;
+    let cmdCert: Uint8Array | undefined;
+    let chain: Uint8Array[] = [];
+    if (this.#pki) {
+      const a = await this.#certificate(tenant, 'head-end', k.kaKeyId, now);
+      const c = await this.#certificate(tenant, 'head-end-command', k.commandKeyId, now);
+      kaCert = a.der;
+      cmdCert = c.der;
+      chain = a.chain;
+      renewAt = Math.min(a.renewAt, c.renewAt);
+    }
     const info: HeadEndInfo = {
       tenant,
-      keyAgreement: { keyId: toHex(publicKeyId(ka.spki)), spki: toBase64(ka.spki) },
-      commandKeys: [{ keyId: toHex(publicKeyId(cmd.spki)), spki: toBase64(cmd.spki) }],
+      keyAgreement: { keyId: toHex(publicKeyId(ka.spki)), spki: toBase64(ka.spki), ...(kaCert ? { certificate: toBase64(kaCert) } : {}) },
+      commandKeys: [{ keyId: toHex(publicKeyId(cmd.spki)), spki: toBase64(cmd.spki), ...(cmdCert ? { certificate: toBase64(cmdCert) } : {}) }],
+      chain: chain.map(toBase64),
     };
-    this.#info.set(tenant, info);
+    // Looked at again within a minute: a revoked head-end certificate is replaced soon.
+    this.#info.set(tenant, { info, renewAt: Math.min(renewAt, now + 60_000) });
     return info;
+  }
+
+  /** The current good certificate of a head-end key, issued (and its serial recorded) when there is none. */
+  async #certificate(tenant: string, profile: 'head-end' | 'head-end-command', keyId: string, now: number): Promise<{ der: Uint8Array; chain: Uint8Array[]; renewAt: number }> {
+    const pki = this.#pki!;
+    const column = profile === 'head-end' ? 'ka_cert_serial' : 'command_cert_serial';
+    const row = await this.#store.db.selectFrom('metering_tenants').select(column).where('tenant_id', '=', tenant).executeTakeFirstOrThrow();
+    const serial = (row as Record<string, string | null>)[column];
+    if (serial) {
+      const c = await this.#store.db.selectFrom('pki_certificates').select(['der', 'ca_id', 'status', 'not_before', 'not_after']).where('serial', '=', serial).executeTakeFirst();
+      const renewAt = c ? Number(c.not_before) + (Number(c.not_after) - Number(c.not_before)) * RENEW_AT : 0;
+      if (c && c.status === 'good' && renewAt > now) {
+        const chain = (await pki.cas.chain(c.ca_id)).map((ca) => ca.certDer);
+        return { der: new Uint8Array(c.der), chain, renewAt };
+      }
+    }
+    const issued = await pki.issueForVaultKey(null, { tenant, keyId, profile }, 'system:metering');
+    await this.#store.db.updateTable('metering_tenants').set({ [column]: issued.serial }).where('tenant_id', '=', tenant).execute();
+    const c = await this.#store.db.selectFrom('pki_certificates').select(['ca_id', 'not_before', 'not_after']).where('serial', '=', issued.serial).executeTakeFirstOrThrow();
+    const chain = (await pki.cas.chain(c.ca_id)).map((ca) => ca.certDer);
+    return { der: issued.der, chain, renewAt: Number(c.not_before) + (Number(c.not_after) - Number(c.not_before)) * RENEW_AT };
   }
 
   /** Envelope cipher of the tenant's customer data. */

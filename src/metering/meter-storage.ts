@@ -14,8 +14,11 @@ import { CityTrustError } from '../core/errors.ts';
 export interface HeadEndKeyRecord {
   /** 8-byte key id, hex. */
   readonly keyId: string;
-  /** SubjectPublicKeyInfo DER, base64. */
+  /** SubjectPublicKeyInfo DER, base64 (from the validated certificate). */
   readonly spki: string;
+  /** The head-end certificate from the meters CA, DER base64 (absent in state written before certificates). */
+  readonly certificate?: string;
+  readonly notAfter?: number;
 }
 
 export interface PersistedMeterState {
@@ -26,8 +29,10 @@ export interface PersistedMeterState {
   identityKey?: string;
   /** Meter certificate DER, base64. */
   certificate?: string;
-  /** Head-end keys pinned at provisioning. */
-  headEnd?: { keyAgreement: HeadEndKeyRecord; commandKeys: HeadEndKeyRecord[] };
+  /** City roots (certificate DER, base64) the head-end's certificates must chain to. */
+  roots?: string[];
+  /** Head-end keys whose certificates validated, and the CA chain above them (DER, base64). */
+  headEnd?: { keyAgreement: HeadEndKeyRecord; commandKeys: HeadEndKeyRecord[]; chain?: string[] };
   /** Highest invocation counter reserved; counters up to it may have been used. */
   counterReserved: number;
   /** Highest command counter accepted. */

@@ -75,6 +75,7 @@ export {
   type BuildUplinkOptions,
 } from './suite.ts';
 export { verifyCommand, ackResultFor, type CommandTrust } from './meter-command.ts';
+export { validateHeadEndKey, type TrustedHeadEndKey } from './head-end-trust.ts';
 export { createMeterCsr } from './csr.ts';
 export { MemoryMeterStorage, FileMeterStorage, type MeterStorage, type PersistedMeterState, type HeadEndKeyRecord } from './meter-storage.ts';
 export { SimulatedMeter, type SimulatedMeterOptions, type HeadEndInfo, type MeterPhase } from './simulated-meter.ts';

@@ -73,7 +73,7 @@ export class Metering {
     this.#store = store;
     this.#pki = deps.pki;
     this.#logger = deps.logger;
-    this.keys = new MeteringKeys({ store, vault, clock, audit });
+    this.keys = new MeteringKeys({ store, vault, clock, audit, pki: deps.pki });
     this.meters = new Meters({ store, clock, audit, keys: this.keys, devices: deps.devices });
     this.identity = deps.identity ?? new PkiMeterIdentityResolver({ pki: deps.pki, store, clock, cacheMs: deps.settings?.identityCacheMs ?? 1000 });
     const logger = deps.logger ? { logger: deps.logger } : {};

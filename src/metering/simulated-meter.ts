@@ -9,20 +9,27 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import type { Clock } from '../core/clock.ts';
 import { CityTrustError } from '../core/errors.ts';
-import { bytesEqual, fromBase64, fromBase64Url, toBase64, toHex } from '../core/bytes.ts';
+import { bytesEqual, fromBase64, fromBase64Url, fromHex, toBase64, toHex } from '../core/bytes.ts';
 import { exportRawPublicKey, exportSpkiPublicKey, generateEphemeralKeyPair, generateKeyPair, importRawPrivateKey, importSpkiPublicKey, publicKeyOf } from '../crypto/index.ts';
 import { createMeterCsr } from './csr.ts';
 import { MAX_INVOCATION_COUNTER, type UplinkType } from './frame.ts';
 import { ackResultFor, verifyCommand } from './meter-command.ts';
 import type { MeterStorage, PersistedMeterState } from './meter-storage.ts';
 import { STATUS, decodeTariff, decodeTimeSync, encodeAck, encodeKeyEstablishment, encodeReading, encodeTamper, type AckResult, type Registers, type TamperReason } from './payload.ts';
-import { buildUplink, deriveMeterSessionKey, kdfInfo, publicKeyId, sessionKeyId, sessionKeyObject, systemTitleOf } from './suite.ts';
+import { buildUplink, deriveMeterSessionKey, kdfInfo, sessionKeyId, sessionKeyObject, systemTitleOf } from './suite.ts';
+import { validateHeadEndKey, type TrustedHeadEndKey } from './head-end-trust.ts';
+import { validateChain } from '../pki/validate.ts';
 
-/** The head-end's public keys as `GET /v1/metering/tenants/{tenant}/head-end` publishes them. */
+/**
+ * The head-end's public keys as `GET /v1/metering/tenants/{tenant}/head-end` publishes them:
+ * each with its certificate from the meters CA (DER, base64), and the CA chain above them.
+ */
 export interface HeadEndInfo {
   readonly tenant: string;
-  readonly keyAgreement: { readonly keyId: string; readonly spki: string };
-  readonly commandKeys: readonly { readonly keyId: string; readonly spki: string }[];
+  readonly keyAgreement: { readonly keyId: string; readonly spki: string; readonly certificate?: string };
+  readonly commandKeys: readonly { readonly keyId: string; readonly spki: string; readonly certificate?: string }[];
+  /** CA certificates above the head-end certificates (DER, base64): the meters CA, then the root. */
+  readonly chain?: readonly string[];
 }
 
 export interface SimulatedMeterOptions {
@@ -69,7 +76,7 @@ export class SimulatedMeter {
   #st: PersistedMeterState;
   #counter: number;
   #identity: { privateKey: KeyObject; publicKey: KeyObject } | undefined;
-  #headEnd: { keyAgreement: KeyObject; keyAgreementId: Uint8Array; commandKeys: Map<string, KeyObject> } | undefined;
+  #headEnd: { keyAgreement: KeyObject; keyAgreementId: Uint8Array; commandKeys: Map<string, { key: KeyObject; notAfter: number }> } | undefined;
   #session: { key: KeyObject; keyId: Uint8Array } | undefined;
   #powerW = 0;
   #residualWh = 0;
@@ -184,30 +191,72 @@ export class SimulatedMeter {
   }
 
   /**
-   * Pins the head-end's key-agreement and command keys (obtained over the authenticated
-   * provisioning channel). Each key id must be the one its SPKI gives.
+   * The city root(s) this meter trusts (pinned at manufacture; EST enrolment pins the one it
+   * dialled with). The head-end's certificates must chain to one of them.
    */
-  trustHeadEnd(info: HeadEndInfo): void {
+  pinRoots(roots: readonly Uint8Array[]): void {
+    this.#live();
+    if (roots.length === 0) throw new CityTrustError('INPUT_INVALID', 'at least one root certificate');
+    this.#st.roots = roots.map(toBase64);
+    this.#save();
+  }
+
+  /**
+   * Trusts the head-end's key-agreement and command keys once their certificates validate,
+   * offline, at the meter's clock: chain through the meters CA to a pinned city root, profiles
+   * `head-end` / `head-end-command`, the tenant's head-end URN, validity, and key ids that match
+   * the certified keys (METER_HEAD_END_UNTRUSTED otherwise; nothing is kept then).
+   *
+   * A meter provisioned without a root (`pinRoots`) accepts the root at the end of the chain
+   * only if its own certificate — obtained over the authenticated enrolment — chains to that
+   * same root for the meter profile; it then pins it.
+   */
+  trustHeadEnd(info: HeadEndInfo, roots?: readonly Uint8Array[]): void {
     this.#live();
     if (info.tenant !== this.tenant) throw new CityTrustError('INPUT_INVALID', 'the head-end keys are for another tenant');
-    const rec = { keyAgreement: { keyId: info.keyAgreement.keyId, spki: info.keyAgreement.spki }, commandKeys: info.commandKeys.map((k) => ({ keyId: k.keyId, spki: k.spki })) };
+    const chain = (info.chain ?? []).map((c) => fromBase64(c));
+    const now = this.now();
+    let anchors = roots ? [...roots] : (this.#st.roots ?? []).map((r) => fromBase64(r));
+    if (anchors.length === 0) anchors = this.#rootFromOwnCertificate(chain, now);
+    const o = { roots: anchors, chain, now };
+    const ka = validateHeadEndKey(this.tenant, 'head-end', info.keyAgreement.certificate, info.keyAgreement.keyId, o);
+    const commandKeys = info.commandKeys.map((k) => validateHeadEndKey(this.tenant, 'head-end-command', k.certificate, k.keyId, o));
+    const rec = { keyAgreement: ka, commandKeys, chain: info.chain ? [...info.chain] : [] };
     this.#loadHeadEnd(rec);
+    this.#st.roots = anchors.map(toBase64);
     this.#st.headEnd = rec;
     this.#session = undefined;
     this.#save();
   }
 
+  #rootFromOwnCertificate(chain: readonly Uint8Array[], now: number): Uint8Array[] {
+    const own = this.#st.certificate;
+    const root = chain[chain.length - 1];
+    if (!own || !root) throw new CityTrustError('METER_NOT_PROVISIONED', 'the meter has no city root to validate the head-end with');
+    try {
+      validateChain(fromBase64(own), { anchors: [root], intermediates: chain, time: now, profile: 'meter' });
+    } catch (e) {
+      throw new CityTrustError('METER_HEAD_END_UNTRUSTED', "the head-end's root is not the one that certified this meter", { cause: e, details: { reason: 'foreign-root' } });
+    }
+    return [root];
+  }
+
   #loadHeadEnd(rec: NonNullable<PersistedMeterState['headEnd']>): void {
-    const load = (k: { keyId: string; spki: string }): [Uint8Array, KeyObject] => {
-      const spki = fromBase64(k.spki);
-      const id = publicKeyId(spki);
-      if (toHex(id) !== k.keyId) throw new CityTrustError('INPUT_INVALID', 'a head-end key id does not match its key');
-      return [id, importSpkiPublicKey('P-256', spki)];
-    };
-    const [kaId, ka] = load(rec.keyAgreement);
-    const commandKeys = new Map<string, KeyObject>();
-    for (const k of rec.commandKeys) commandKeys.set(k.keyId, load(k)[1]);
-    this.#headEnd = { keyAgreement: ka, keyAgreementId: kaId, commandKeys };
+    const ka = rec.keyAgreement as TrustedHeadEndKey;
+    const commandKeys = new Map<string, { key: KeyObject; notAfter: number }>();
+    for (const k of rec.commandKeys as TrustedHeadEndKey[]) commandKeys.set(k.keyId, { key: importSpkiPublicKey('P-256', fromBase64(k.spki)), notAfter: k.notAfter ?? 0 });
+    this.#headEnd = { keyAgreement: importSpkiPublicKey('P-256', fromBase64(ka.spki)), keyAgreementId: fromHex(ka.keyId), commandKeys };
+  }
+
+  /** Re-validates the pinned key-agreement certificate at the meter's clock before a key is agreed with it. */
+  #checkKeyAgreement(): void {
+    const rec = this.#st.headEnd;
+    if (!rec) throw new CityTrustError('METER_NOT_PROVISIONED', 'the meter needs its certificate and the head-end keys first');
+    validateHeadEndKey(this.tenant, 'head-end', rec.keyAgreement.certificate, rec.keyAgreement.keyId, {
+      roots: (this.#st.roots ?? []).map((r) => fromBase64(r)),
+      chain: (rec.chain ?? []).map((c) => fromBase64(c)),
+      now: this.now(),
+    });
   }
 
   /**
@@ -218,6 +267,7 @@ export class SimulatedMeter {
     const id = this.#need();
     const cert = this.#st.certificate;
     if (!cert || !this.#headEnd) throw new CityTrustError('METER_NOT_PROVISIONED', 'the meter needs its certificate and the head-end keys first');
+    this.#checkKeyAgreement();
     const eph = generateEphemeralKeyPair();
     const ephPub = exportRawPublicKey(eph.publicKey);
     const keyId = sessionKeyId(ephPub);
@@ -296,7 +346,7 @@ export class SimulatedMeter {
       const repeat = last !== undefined && bytes.length >= 59 && readCounter(bytes) === this.#st.commandCounter && toHex(bytes.subarray(43, 59)) === last.id;
       const c = verifyCommand(bytes, {
         systemTitle: this.systemTitle,
-        keys: this.#headEnd?.commandKeys ?? new Map(),
+        keys: this.#commandKeys(),
         lastCounter: repeat ? this.#st.commandCounter - 1 : this.#st.commandCounter,
         now: this.now(),
         skewMs: this.#skewMs,
@@ -337,6 +387,14 @@ export class SimulatedMeter {
   }
 
   // ---- internals ----
+
+  /** Command keys whose certificate is still valid at the meter clock. */
+  #commandKeys(): Map<string, KeyObject> {
+    const now = this.now();
+    const out = new Map<string, KeyObject>();
+    for (const [id, k] of this.#headEnd?.commandKeys ?? []) if (now < k.notAfter) out.set(id, k.key);
+    return out;
+  }
 
   #frame(type: UplinkType, keyId: Uint8Array, plaintext: Uint8Array, sessionKey: KeyObject | undefined, signingKey = this.#need().privateKey): Uint8Array {
     const counter = this.#nextCounter();

@@ -73,7 +73,7 @@ export async function openHeadEnd(t: After, settings: Partial<IngestSettings> = 
   const bootstrap = new BootstrapTokens({ store, clock, audit, devices, defaultTtlSeconds: 3600 });
   const pki = new Pki({ store, vault, clock, audit, devices, bootstrap });
   await pki.init('test:admin');
-  const keys = new MeteringKeys({ store, vault, clock, audit });
+  const keys = new MeteringKeys({ store, vault, clock, audit, pki });
   const meters = new Meters({ store, clock, audit, keys, devices });
   const identity = new PkiMeterIdentityResolver({ pki, store, clock, cacheMs: o.identityCacheMs ?? 0 });
   const ingest = new MeterIngest({ store, vault, keys, identity, audit, clock, logger: silentLogger(), settings, devices });
@@ -108,8 +108,13 @@ export async function provisionMeter(h: HeadEnd, id: string, o: MeterOptions = {
   const token = await h.bootstrap.create(tenant, tenant, id, 'test:operator');
   const issued = await h.pki.enroll(m.csr(), token.token, id);
   m.installCertificate(issued.der);
-  m.trustHeadEnd(await h.keys.headEndInfo(tenant));
+  m.trustHeadEnd(await h.keys.headEndInfo(tenant), [await cityRoot(h)]);
   return m;
+}
+
+/** The city root certificate (DER): what a meter is provisioned with. */
+export async function cityRoot(h: HeadEnd): Promise<Uint8Array> {
+  return (await h.pki.cas.all()).find((c) => c.purpose === 'root')!.certDer;
 }
 
 /** Provisions a meter and stores its key establishment. */

@@ -30,7 +30,7 @@ import {
 } from '../../src/metering/meter.ts';
 import { tempDir, throwsWith } from '../vault/helpers.ts';
 import { T0 } from './helpers.ts';
-import { selfSignedCertificate } from './certs.ts';
+import { selfSignedCertificate, testCity, type TestCity } from './certs.ts';
 
 interface Fixture {
   meter: SimulatedMeter;
@@ -42,14 +42,21 @@ interface Fixture {
   sessionKey: ReturnType<typeof sessionKeyObject>;
 }
 
-function headEnd(): { ka: KeyPair; cmd: KeyPair; info: HeadEndInfo } {
+// The city's root and meters CA, of the test's own: the head-end's keys come with certificates from it.
+const city = await testCity();
+
+async function headEnd(o: { ka?: Parameters<TestCity['certify']>[2]; cmd?: Parameters<TestCity['certify']>[2]; kaProfile?: 'head-end' | 'head-end-command' | 'meter' } = {}): Promise<{ ka: KeyPair; cmd: KeyPair; info: HeadEndInfo }> {
   const ka = generateKeyPair('P-256');
   const cmd = generateKeyPair('P-256');
-  const rec = (k: KeyPair) => {
+  const rec = async (k: KeyPair, profile: 'head-end' | 'head-end-command' | 'meter', co?: Parameters<TestCity['certify']>[2]) => {
     const spki = exportSpkiPublicKey(k.publicKey);
-    return { keyId: toHex(publicKeyId(spki)), spki: toBase64(spki) };
+    return { keyId: toHex(publicKeyId(spki)), spki: toBase64(spki), certificate: toBase64(await city.certify(spki, profile, co)) };
   };
-  return { ka, cmd, info: { tenant: 'utility', keyAgreement: rec(ka), commandKeys: [rec(cmd)] } };
+  return {
+    ka,
+    cmd,
+    info: { tenant: 'utility', keyAgreement: await rec(ka, o.kaProfile ?? 'head-end', o.ka), commandKeys: [await rec(cmd, 'head-end-command', o.cmd)], chain: [toBase64(city.metersCa), toBase64(city.root)] },
+  };
 }
 
 async function ready(storage: MeterStorage = new MemoryMeterStorage()): Promise<Fixture> {
@@ -57,8 +64,8 @@ async function ready(storage: MeterStorage = new MemoryMeterStorage()): Promise<
   const meter = SimulatedMeter.open({ tenant: 'utility', meterId: 'm-1', storage, clock });
   meter.generateIdentity();
   meter.installCertificate(await selfSignedCertificate(meter));
-  const { ka, cmd, info } = headEnd();
-  meter.trustHeadEnd(info);
+  const { ka, cmd, info } = await headEnd();
+  meter.trustHeadEnd(info, [city.root]);
   const f = parseUplinkFrame(meter.establishKey());
   const ke = decodeKeyEstablishment(f.body);
   const z = ecdhSharedSecret(ka.privateKey, importRawPublicKey('P-256', ke.ephemeralPublicKey));
@@ -96,7 +103,7 @@ describe('the simulated meter', () => {
     m.installCertificate(await selfSignedCertificate(m));
     assert.equal(m.phase, 'certified');
     throwsWith(() => m.reading(), 'METER_NOT_PROVISIONED');
-    m.trustHeadEnd(headEnd().info);
+    m.trustHeadEnd((await headEnd()).info, [city.root]);
     m.establishKey();
     assert.equal(m.phase, 'ready');
   });
@@ -118,9 +125,50 @@ describe('the simulated meter', () => {
     throwsWith(() => a.installCertificate(Uint8Array.of(1, 2, 3)), 'METER_ENROLMENT_FAILED');
     const certB = await selfSignedCertificate(b);
     throwsWith(() => a.installCertificate(certB), 'METER_ENROLMENT_FAILED');
-    const { info } = headEnd();
-    throwsWith(() => a.trustHeadEnd({ ...info, keyAgreement: { ...info.keyAgreement, keyId: '00'.repeat(8) } }), 'INPUT_INVALID');
+    const { info } = await headEnd();
     throwsWith(() => a.trustHeadEnd({ ...info, tenant: 'water' }), 'INPUT_INVALID');
+  });
+
+  it("validates the head-end's certificates offline before it agrees a key or accepts a command (chain to the city root, profile, tenant, validity, key id)", async () => {
+    const clock = new FixedClock(T0);
+    const fresh = async () => {
+      const m = SimulatedMeter.open({ tenant: 'utility', meterId: 'a', storage: new MemoryMeterStorage(), clock });
+      m.generateIdentity();
+      m.installCertificate(await selfSignedCertificate(m));
+      return m;
+    };
+    const a = await fresh();
+    const good = (await headEnd()).info;
+    const cases: [string, HeadEndInfo, string][] = [
+      ['a key id that is not the certified key', { ...good, keyAgreement: { ...good.keyAgreement, keyId: '00'.repeat(8) } }, 'key-id'],
+      ['no certificate', { ...good, keyAgreement: { keyId: good.keyAgreement.keyId, spki: good.keyAgreement.spki } }, 'no-certificate'],
+      ['a command certificate for the key-agreement key', (await headEnd({ kaProfile: 'head-end-command' })).info, 'PKI_CHAIN_KEY_USAGE'],
+      ["another tenant's head-end", (await headEnd({ ka: { tenant: 'water' } })).info, 'foreign-certificate'],
+      ['an expired certificate', (await headEnd({ cmd: { notAfter: T0 - 1000 } })).info, 'PKI_CHAIN_EXPIRED'],
+      ['a certificate not valid yet', (await headEnd({ ka: { notBefore: T0 + 86_400_000 } })).info, 'PKI_CHAIN_NOT_YET_VALID'],
+      ['a chain to a foreign root', (await headEnd()).info, 'PKI_CHAIN_SIGNATURE_INVALID'],
+    ];
+    const foreign = await testCity();
+    for (const [what, info, reason] of cases) {
+      const roots = what === 'a chain to a foreign root' ? [foreign.root] : [city.root];
+      try {
+        a.trustHeadEnd(info, roots);
+        assert.fail(`accepted ${what}`);
+      } catch (e) {
+        assert.equal((e as { code?: string }).code, 'METER_HEAD_END_UNTRUSTED', what);
+        assert.equal((e as { details?: { reason?: string } }).details?.reason, reason, what);
+      }
+      throwsWith(() => a.establishKey(), 'METER_NOT_PROVISIONED');
+    }
+    // Trusted: then a certificate that expires while the meter runs stops key agreement at the meter clock.
+    const b = await fresh();
+    b.trustHeadEnd((await headEnd({ ka: { notAfter: T0 + 60_000 } })).info, [city.root]);
+    b.establishKey();
+    clock.advance(120_000);
+    throwsWith(() => b.establishKey(), 'METER_HEAD_END_UNTRUSTED');
+    // Without a pinned root, the chain's root is taken only if it also certified the meter itself.
+    const c = await fresh();
+    throwsWith(() => c.trustHeadEnd(good), 'METER_HEAD_END_UNTRUSTED');
   });
 
   it('agrees on the session key with the head-end and sends signed, encrypted readings', async () => {
@@ -141,7 +189,7 @@ describe('the simulated meter', () => {
     const m1 = SimulatedMeter.open({ tenant: 'utility', meterId: 'm-1', storage, clock, counterBlock: 10 });
     m1.generateIdentity();
     m1.installCertificate(await selfSignedCertificate(m1));
-    m1.trustHeadEnd(headEnd().info);
+    m1.trustHeadEnd((await headEnd()).info, [city.root]);
     m1.establishKey();
     m1.reading();
     assert.equal(m1.counter, 2);
@@ -193,7 +241,7 @@ describe('commands at the meter', () => {
     const first = command(fx, 'tariff', { counter: 100 });
     assert.equal(fx.meter.handleCommand(first).result, 'executed');
     const before = { relay: fx.meter.relayConnected, counter: fx.meter.commandCounter };
-    const other = headEnd();
+    const other = await headEnd();
     const cases: [string, Uint8Array, string][] = [
       // A re-sent copy of the last accepted command (the head-end lost its ack): acked, not executed again.
       ['the same command again', first, 'already-executed'],

@@ -44,8 +44,9 @@ const headEndSchema = {
   type: 'object',
   properties: {
     tenant: { type: 'string' },
-    keyAgreement: { type: 'object', properties: { keyId: { type: 'string' }, spki: { type: 'string' } } },
-    commandKeys: { type: 'array', items: { type: 'object', properties: { keyId: { type: 'string' }, spki: { type: 'string' } } } },
+    keyAgreement: { type: 'object', properties: { keyId: { type: 'string' }, spki: { type: 'string' }, certificate: { type: 'string', description: 'head-end certificate (DER, base64) from the meters CA' } } },
+    commandKeys: { type: 'array', items: { type: 'object', properties: { keyId: { type: 'string' }, spki: { type: 'string' }, certificate: { type: 'string', description: 'head-end-command certificate (DER, base64)' } } } },
+    chain: { type: 'array', items: { type: 'string' }, description: 'CA certificates above them (DER, base64): meters CA, then the city root' },
   },
 } as const;
 
@@ -133,7 +134,7 @@ export function meteringRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.get(
     '/v1/metering/tenants/:tenant/head-end',
-    { schema: { tags: ['metering'], summary: 'The head-end public keys a meter pins at provisioning (key agreement, command verification). Public: no secret in it.', params: tenantParams, response: { 200: headEndSchema, ...errorResponses } } },
+    { schema: { tags: ['metering'], summary: 'The head-end public keys with their certificates from the meters CA and the chain to the city root; a meter validates them offline before it agrees a key or accepts a command. Public: no secret in it.', params: tenantParams, response: { 200: headEndSchema, ...errorResponses } } },
     async (req) => m.keys.headEndInfo((req.params as { tenant: string }).tenant),
   );
 
