@@ -9,10 +9,10 @@
  * server send the same deliveries again, and they are stored once.
  */
 import { CityTrustError } from '../core/errors.ts';
-import { fromBase64Url, toBase64Url, utf8 } from '../core/bytes.ts';
 import type { Clock } from '../core/clock.ts';
-import { decodeCbor, encodeCbor } from '../crypto/index.ts';
-import { credentialId, decodeClaims, decodeProvisioningMessage, openEnvelope, verifyCredential, type CredentialTrust, type VerifiedCredential } from '../credentials/device.ts';
+import { bytesEqual, fromBase64Url, toBase64Url, utf8 } from '../core/bytes.ts';
+import { decodeCbor, encodeCbor, exportRawPublicKey } from '../crypto/index.ts';
+import { credentialId, decodeClaims, decodeProvisioningMessage, openEnvelope, verifyCredential, type CredentialClaims, type CredentialTrust, type ProvisioningMessage, type VerifiedCredential } from '../credentials/device.ts';
 import { SealedRecords, type WalletStorage } from './storage.ts';
 import { SoftwareSecureElement, type UserVerifier } from './secure-element.ts';
 
@@ -119,30 +119,54 @@ export class Wallet {
       const tbs = encodeCbor(['citytrust/wallet-sync/v1', walletId, fromBase64Url(nonce), reg.lastSeq]);
       const signature = toBase64Url(await this.se.sign(reg.keyAlias, tbs));
       const res = await transport.sync(walletId, { nonce, ack: reg.lastSeq, signature });
+      // Every delivery is opened and checked before any is applied: a bad one refuses the whole
+      // answer with its code and changes nothing. Envelopes are anonymous (ECDH-ES), so whoever
+      // relays the sync could seal one to this key; what it may say is held to the registration's
+      // tenant — a relay can never touch another application's credentials in this wallet.
+      const own = this.se.publicPoint(reg.keyAlias);
+      const opened: { seq: number; m: ProvisioningMessage; claims?: CredentialClaims }[] = [];
       for (const d of res.deliveries) {
+        if (!Number.isSafeInteger(d.seq) || d.seq <= 0) throw new CityTrustError('INPUT_INVALID', 'a delivery sequence is a positive integer');
         const m = decodeProvisioningMessage(await openEnvelope(fromBase64Url(d.envelope), { walletId, agreement: this.se.agreement(reg.keyAlias) }));
+        if (m.tenant !== reg.tenant) throw new CityTrustError('CREDENTIAL_ISSUER_MISMATCH', 'a delivery names another tenant than this registration');
+        if (m.kind === 'credential') {
+          const claims = decodeClaims(payloadOf(m.credential));
+          if (claims.iss !== reg.tenant) throw new CityTrustError('CREDENTIAL_ISSUER_MISMATCH', 'a delivered credential is issued by another tenant than this registration');
+          if (!bytesEqual(exportRawPublicKey(claims.holderKey, 'uncompressed'), own)) throw new CityTrustError('CREDENTIAL_HOLDER_MISMATCH', 'a delivered credential is bound to another holder key');
+          opened.push({ seq: d.seq, m, claims });
+        } else opened.push({ seq: d.seq, m });
+      }
+      const ours = (id: string): StoredCredential | undefined => {
+        const c = this.#state.credentials[id];
+        return c !== undefined && c.tenant === reg.tenant ? c : undefined;
+      };
+      for (const { seq, m, claims } of opened) {
         if (!reg.deliveries.includes(m.deliveryId)) {
           reg.deliveries.push(m.deliveryId);
-          if (m.kind === 'credential') {
-            const claims = decodeClaims(payloadOf(m.credential));
+          if (m.kind === 'credential' && claims !== undefined) {
             const id = credentialId(claims.cti);
-            this.#state.credentials[id] = {
-              id,
-              tenant: m.tenant,
-              credential: toBase64Url(m.credential),
-              status: 'valid',
-              receivedAt: this.#clock.now(),
-              ...(claims.grants.product !== undefined && { product: claims.grants.product }),
-              ...(claims.grants.userVerificationSeconds !== undefined && { userVerificationSeconds: claims.grants.userVerificationSeconds }),
-            };
-            if (m.replaces !== undefined) delete this.#state.credentials[m.replaces];
-            changed.push(id);
-          } else if (this.#state.credentials[m.credentialId]) {
-            (this.#state.credentials[m.credentialId] as StoredCredential).status = m.status;
-            changed.push(m.credentialId);
+            if (ours(id) !== undefined || this.#state.credentials[id] === undefined) {
+              this.#state.credentials[id] = {
+                id,
+                tenant: reg.tenant,
+                credential: toBase64Url(m.credential),
+                status: 'valid',
+                receivedAt: this.#clock.now(),
+                ...(claims.grants.product !== undefined && { product: claims.grants.product }),
+                ...(claims.grants.userVerificationSeconds !== undefined && { userVerificationSeconds: claims.grants.userVerificationSeconds }),
+              };
+              if (m.replaces !== undefined && ours(m.replaces) !== undefined) delete this.#state.credentials[m.replaces];
+              changed.push(id);
+            }
+          } else if (m.kind === 'status') {
+            const c = ours(m.credentialId);
+            if (c !== undefined) {
+              c.status = m.status;
+              changed.push(m.credentialId);
+            }
           }
         }
-        reg.lastSeq = Math.max(reg.lastSeq, d.seq);
+        reg.lastSeq = Math.max(reg.lastSeq, seq);
       }
       // Persist before the next request acks: an ack must never run ahead of what is stored.
       if (reg.deliveries.length > 1000) reg.deliveries.splice(0, reg.deliveries.length - 1000);

@@ -5,8 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { Wallet, MemoryStorage, SealedRecords, SoftwareSecureElement, type SyncTransport } from '../../src/wallet/index.ts';
 import { KeyObject } from 'node:crypto';
 import { FixedClock } from '../../src/core/clock.ts';
-import { verifySignature } from '../../src/crypto/index.ts';
-import { CredentialTrust, verifyHolderSignature } from '../../src/credentials/index.ts';
+import { CredentialTrust, createCredential, encodeProvisioningMessage, sealEnvelope, verifyHolderSignature, type ProvisioningMessage } from '../../src/credentials/index.ts';
+import { fromBase64Url, toBase64Url } from '../../src/core/bytes.ts';
+import { generateKeyPair, keyObjectSigner, verifySignature } from '../../src/crypto/index.ts';
 import { openEnv, type Env } from '../credentials/service-helpers.ts';
 import { rejectsCode } from '../credentials/helpers.ts';
 
@@ -85,6 +86,85 @@ describe('the wallet SDK', () => {
     const again = await Wallet.open({ storage, storageKey: key, clock: env.clock, verifyUser: async () => true });
     assert.deepEqual(await again.sync(id, direct(env)), [c.id]);
     assert.deepEqual(again.credentials().map((x) => x.id), [c.id]);
+  });
+
+  it('lets a relay touch nothing outside its own application: foreign tenants, other holder keys and garbage are refused with their codes and change nothing', async (t) => {
+    const env = await openEnv(t);
+    const storage = new MemoryStorage();
+    const wallet = await Wallet.open({ storage, storageKey: randomBytes(32), clock: env.clock, verifyUser: async () => true });
+    const metro = await registered(env, wallet, 'metro');
+    const parking = await registered(env, wallet, 'parking');
+    const car = await issue(env, 'parking', parking);
+    await wallet.sync(parking, direct(env));
+    await issue(env, 'metro', metro);
+    const reg = wallet.registrations().find((r) => r.walletId === metro)!;
+    const metroKey = wallet.se.publicKey(reg.keyAlias);
+    // The metro app relays the metro sync and slips in envelopes sealed to the metro registration key.
+    const seal = (m: ProvisioningMessage) => toBase64Url(sealEnvelope({ plaintext: encodeProvisioningMessage(m), walletId: metro, walletKey: metroKey }));
+    const forged = async (o: { iss?: string; holder?: ReturnType<typeof generateKeyPair>['publicKey'] }) => {
+      const k = generateKeyPair('P-256');
+      const now = Math.floor(env.clock.now() / 1000);
+      return createCredential({ claims: { iss: o.iss ?? 'metro', exp: now + 60, nbf: now, iat: now, cti: new Uint8Array(randomBytes(8)), holderKey: o.holder ?? metroKey, grants: { zones: ['A'] } }, signer: keyObjectSigner('ES256', k.privateKey), kid: new Uint8Array(8) });
+    };
+    const did = () => randomBytes(16).toString('hex');
+    const injections: [string, string][] = [
+      [seal({ kind: 'status', deliveryId: did(), tenant: 'parking', credentialId: car.id, status: 'revoked' }), 'CREDENTIAL_ISSUER_MISMATCH'],
+      [seal({ kind: 'credential', deliveryId: did(), tenant: 'parking', credential: await forged({ iss: 'parking' }), replaces: car.id }), 'CREDENTIAL_ISSUER_MISMATCH'],
+      [seal({ kind: 'credential', deliveryId: did(), tenant: 'metro', credential: await forged({ iss: 'parking' }) }), 'CREDENTIAL_ISSUER_MISMATCH'],
+      [seal({ kind: 'credential', deliveryId: did(), tenant: 'metro', credential: await forged({ holder: generateKeyPair('P-256').publicKey }) }), 'CREDENTIAL_HOLDER_MISMATCH'],
+      [toBase64Url(sealEnvelope({ plaintext: Uint8Array.of(0xa0), walletId: metro, walletKey: metroKey })), 'PROVISIONING_ENVELOPE_INVALID'],
+      [toBase64Url(fromBase64Url(seal({ kind: 'status', deliveryId: did(), tenant: 'metro', credentialId: car.id, status: 'revoked' })).subarray(0, 40)), 'PROVISIONING_ENVELOPE_INVALID'],
+    ];
+    const before = JSON.stringify([wallet.credentials(), wallet.registrations()]);
+    const stored = Buffer.concat([...storage.records.values()]);
+    for (const [envelope, code] of injections) {
+      const relay: SyncTransport = {
+        nonce: (w) => env.svc.wallets.nonce(w),
+        sync: async (w, body) => {
+          const res = await env.svc.wallets.sync(w, body);
+          return { ...res, deliveries: [...res.deliveries, { seq: 99, envelope }] };
+        },
+      };
+      await rejectsCode(wallet.sync(metro, relay), code as Parameters<typeof rejectsCode>[1]);
+      assert.equal(JSON.stringify([wallet.credentials(), wallet.registrations()]), before, code);
+      assert.deepEqual(Buffer.concat([...storage.records.values()]), stored, code);
+    }
+    // The honest sync then brings the metro credential, and the car key is untouched.
+    assert.equal((await wallet.sync(metro, direct(env))).length, 1);
+    assert.deepEqual(wallet.credentials('parking').map((c) => [c.id, c.status]), [[car.id, 'valid']]);
+  });
+
+  it('applies a status notice or a replacement only to credentials of the registration that received it', async (t) => {
+    const env = await openEnv(t);
+    const wallet = await Wallet.open({ storage: new MemoryStorage(), storageKey: randomBytes(32), clock: env.clock, verifyUser: async () => true });
+    const metro = await registered(env, wallet, 'metro');
+    const parking = await registered(env, wallet, 'parking');
+    const car = await issue(env, 'parking', parking);
+    await wallet.sync(parking, direct(env));
+    const reg = wallet.registrations().find((r) => r.walletId === metro)!;
+    const metroKey = wallet.se.publicKey(reg.keyAlias);
+    const seal = (m: ProvisioningMessage) => toBase64Url(sealEnvelope({ plaintext: encodeProvisioningMessage(m), walletId: metro, walletKey: metroKey }));
+    // A well-formed metro notice that names the parking credential: ignored, like one for a credential not held.
+    const relay: SyncTransport = {
+      nonce: (w) => env.svc.wallets.nonce(w),
+      sync: async (w, body) => {
+        const res = await env.svc.wallets.sync(w, body);
+        if (body.ack !== 0) return res;
+        return {
+          ...res,
+          deliveries: [
+            { seq: 1, envelope: seal({ kind: 'status', deliveryId: randomBytes(16).toString('hex'), tenant: 'metro', credentialId: car.id, status: 'revoked' }) },
+            { seq: 2, envelope: seal({ kind: 'credential', deliveryId: randomBytes(16).toString('hex'), tenant: 'metro', credential: metroCredential, replaces: car.id }) },
+          ],
+        };
+      },
+    };
+    const now = Math.floor(env.clock.now() / 1000);
+    const metroCredential = await createCredential({ claims: { iss: 'metro', exp: now + 60, nbf: now, iat: now, cti: new Uint8Array(randomBytes(8)), holderKey: metroKey, grants: { zones: ['A'] } }, signer: keyObjectSigner('ES256', generateKeyPair('P-256').privateKey), kid: new Uint8Array(8) });
+    // The server never sent seq 2, so the next round's ack is refused; what was filed stays within metro.
+    await assert.rejects(wallet.sync(metro, relay), (e: Error & { code?: string }) => e.code === 'WALLET_ACK_INVALID');
+    assert.deepEqual(wallet.credentials('parking').map((c) => [c.id, c.status]), [[car.id, 'valid']]);
+    assert.equal(wallet.credentials('metro').length, 1);
   });
 
   it('applies updates, suspensions and revocations pushed by the issuer', async (t) => {
