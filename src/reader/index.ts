@@ -23,6 +23,7 @@ export {
   ApduReaderLink,
   BleReaderLink,
   TcpReaderLink,
+  WebSocketReaderLink,
   memoryLink,
   withDeadline,
   AirLog,

@@ -43,3 +43,4 @@ export { memoryLink, type MemoryLinkOptions } from './transports/memory.ts';
 export { ApduCard, ApduReaderLink, encodeCommand, decodeCommand, SW, INS, MAX_LC, MAX_LE, type CommandApdu, type Transceive, type ApduLinkOptions } from './transports/apdu.ts';
 export { BLE_DEFAULT_MTU, fragment, Reassembler, packetPipePair, BleReaderLink, serveBle, type PacketPipe } from './transports/ble.ts';
 export { FrameDecoder, encodeFrame, TcpReaderLink, serveTcp } from './transports/tcp.ts';
+export { WebSocketReaderLink, serveWebSocket, websocketAccept, encodeServerFrame, ClientFrameParser, TAP_WS_PROTOCOL } from './transports/websocket.ts';

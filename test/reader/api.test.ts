@@ -6,7 +6,11 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { generateKeyPair, keyObjectSigner } from '../../src/crypto/index.ts';
-import { createCsr, enroll, EventQueue, ReaderOnline, TrustCache, validateReaderConfig, signEventBatch, type ReaderEvent } from '../../src/reader/index.ts';
+import { randomBytes } from 'node:crypto';
+import { createCsr, enroll, EventQueue, Reader, ReaderOnline, TrustCache, validateReaderConfig, signEventBatch, type ReaderEvent } from '../../src/reader/index.ts';
+import { ApduCard, ApduReaderLink } from '../../src/tap/index.ts';
+import { Wallet, MemoryStorage, type SyncTransport } from '../../src/wallet/index.ts';
+import { CityReaderAuthenticator, WalletTapResponder, walletCredentialSource } from '../../src/wallet/tap/index.ts';
 import type { ReaderKeyMaterial } from '../../src/tap/index.ts';
 import { auth, testApp, type TestApp } from '../helpers/app.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -163,5 +167,40 @@ describe('readers and the server', () => {
     assert.equal(res.json<{ code: string }>().code, 'READER_NOT_FOUND');
     const list = await t.app.inject({ method: 'GET', url: '/v1/readers', headers: auth(other) });
     assert.deepEqual(list.json(), []);
+  });
+  it('closes the loop: a reader enrolled through the PKI authenticates to a wallet that pins only the PKI root, grants the synced credential offline, and its upload reaches the events listing and the audit log', async () => {
+    const door = await enrolReader(t, 'door-20');
+    const [pkiRoot] = await t.ctx.pki.trustBundle();
+    // The holder: a wallet registered with the tenant, holding a credential for the hq doors.
+    const wallet = await Wallet.open({ storage: new MemoryStorage(), storageKey: randomBytes(32), clock: t.clock, verifyUser: async () => true });
+    const ch = await t.ctx.credentials.wallets.createChallenge('acme', 'app');
+    const proof = await wallet.registrationProof('acme', ch.challenge);
+    const reg = await t.ctx.credentials.wallets.register('acme', { challengeId: ch.challengeId, publicKey: proof.publicKey, signature: proof.signature }, 'app');
+    await wallet.completeRegistration('acme', reg.id, proof.keyAlias);
+    const issued = await t.ctx.credentials.issuer.issue('acme', { walletId: reg.id, grants: { resources: ['door:hq/**'] }, validUntil: Math.floor(t.clock.now() / 1000) + 3600 }, 'test');
+    const sync: SyncTransport = { nonce: (id) => t.ctx.credentials.wallets.nonce(id), sync: (id, body) => t.ctx.credentials.wallets.sync(id, body) };
+    assert.deepEqual(await wallet.sync(reg.id, sync), [issued.id]);
+    // The reader: trust data fetched from the server, events in its persisted queue.
+    const r = online(door.identity, 'door-20');
+    await r.root;
+    await r.online.refresh();
+    const tapReader = new Reader({
+      config: validateReaderConfig({ readerId: 'door-20', tenant: 'acme', site: 'hq', resources: ['door:hq/floor3/d12'] }),
+      identity: door.identity,
+      trust: r.trust,
+      events: r.queue,
+      clock: t.clock,
+    });
+    const card = new ApduCard(new WalletTapResponder({ authenticator: new CityReaderAuthenticator({ anchors: [pkiRoot!] }), credentials: walletCredentialSource(wallet), clock: t.clock }));
+    const out = await tapReader.tap(await ApduReaderLink.open((c) => card.process(c)));
+    assert.equal(out.reason, 'GRANTED', 'the wallet validated the PKI-issued reader chain, site URN included');
+    assert.equal(out.event.credentialId, issued.id);
+    assert.equal(r.queue.size, 1, 'the decision is queued on the reader');
+    assert.deepEqual(await r.online.upload(), { uploaded: 1, batches: 1 });
+    const events = await t.app.inject({ method: 'GET', url: '/v1/readers/door-20/events', headers: auth(operator) });
+    assert.deepEqual((events.json() as { reason: string; credentialId: string }[]).map((e) => [e.reason, e.credentialId]), [['GRANTED', issued.id]]);
+    await t.ctx.audit.checkpoint();
+    const audited = await t.ctx.store.db.selectFrom('audit_events').select(['action', 'subject']).where('action', '=', 'reader.events.upload').execute();
+    assert.ok(audited.some((a) => String(a.subject).includes('door-20')), 'the upload is in the audit log');
   });
 });
