@@ -143,4 +143,15 @@ describe('a manufacturer signing offline', () => {
     const d = await device(t, env, REPO, READER);
     assert.equal((await d.updater.update()).action, 'install');
   });
+
+  it('never re-signs a manufacturer role itself: the refresher leaves it to the manufacturer', async (t) => {
+    const { env, maker } = await setUp(t);
+    await env.updates.publish(TRANSIT, REPO, { deviceClass: 'reader', version: '2.0.0', content: image(5000) });
+    await env.updates.submitDelegatedMetadata(TRANSIT, REPO, 'mfr-readerco', await manufacturerSigns(env, maker.privateKeyPem));
+    env.clock.set(env.clock.now() + 50 * 86_400_000); // past half of the 90-day targets lifetime
+    const done = await env.updates.refresh();
+    assert.deepEqual(done.map((r) => r.roles.includes('mfr-readerco')), [false]);
+    assert.ok(done[0]!.roles.includes('mfr-gateco'), 'the vault-held role is re-signed');
+    assert.equal((await env.updates.getRepo(TRANSIT, REPO)).versions['mfr-readerco'], 1);
+  });
 });
