@@ -62,6 +62,7 @@ describe('replay of a recorded session', () => {
     const answer = await responder.handle(rec.frames[0]!);
     assert.equal(answer[1], MSG.error);
     assert.equal(outcomes.at(-1)!.code, 'TAP_REPLAYED');
+    assert.equal((await w.reader.tap(memoryLink(responder))).reason, 'GRANTED', 'the same wallet and reader complete the next tap');
   });
 });
 
@@ -303,12 +304,17 @@ describe('credentials the reader must refuse', () => {
     await w.publishStatus();
     w.clock.advance(3600_000);
     assert.equal((await w.reader.tap(memoryLink(w.wallet([cred]).responder))).reason, 'REVOKED');
+    await readyForNext(w);
   });
 
   it('a credential from an issuer the reader does not accept: ISSUER_NOT_TRUSTED', async () => {
     const w = await world({ trustedTenants: ['metro'] });
     const out = await w.reader.tap(memoryLink(presentingWallet(w, await w.credential({ resources: ['door:hq/**'] }))));
     assert.equal(out.reason, 'ISSUER_NOT_TRUSTED');
+    // Ready at once: the same reader decides the next tap on its merits (here, the same refusal).
+    const again = await w.reader.tap(memoryLink(presentingWallet(w, await w.credential({ resources: ['door:hq/**'] }))));
+    assert.equal(again.reason, 'ISSUER_NOT_TRUSTED');
+    assert.equal(again.answered, true);
   });
 
   it('a credential signed by a key outside the trust list: CREDENTIAL_INVALID (CREDENTIAL_ISSUER_UNTRUSTED)', async () => {
@@ -318,6 +324,7 @@ describe('credentials the reader must refuse', () => {
     const out = await w.reader.tap(memoryLink(presentingWallet(w, forged)));
     assert.equal(out.reason, 'CREDENTIAL_INVALID');
     assert.equal(out.code, 'CREDENTIAL_ISSUER_UNTRUSTED');
+    await readyForNext(w);
   });
 
   it('a reader that needs user verification refuses a presentation without one: USER_VERIFICATION_REQUIRED', async () => {
