@@ -63,6 +63,9 @@ describe('a meter updating from the server', () => {
 
   before(async () => {
     t = await testApp();
+    // tuf-js judges expiry by the system clock (docs/updates.md): the server's fixed clock starts
+    // at the real time, or metadata signed "at" the default fixed date expires for tuf-js a day later.
+    t.clock.set(Date.now());
     await t.ctx.tenants.create({ id: 'utility', name: 'Utility' }, 'test');
     await t.ctx.pki.init('test');
     ops = auth((await t.ctx.tokens.create({ tenant: 'utility', roles: ['tenant-admin', 'operator', 'auditor'], label: 'ops' }, undefined)).token);

@@ -70,6 +70,9 @@ describe('a reader updating from the server', () => {
 
   before(async () => {
     t = await testApp();
+    // tuf-js judges expiry by the system clock (docs/updates.md): the server's fixed clock starts
+    // at the real time, or metadata signed "at" the default fixed date expires for tuf-js a day later.
+    t.clock.set(Date.now());
     await t.ctx.tenants.create({ id: 'acme', name: 'Acme' }, 'test');
     await t.ctx.pki.init('test');
     await t.ctx.credentials.rotateIssuerKey('acme', 'ES256', 'test');
