@@ -13,7 +13,7 @@ export { MemoryEventSink } from './memory-sink.ts';
 export { Reader, type ReaderOptions, type EventSink, type TapOptions, type TapOutcome } from './reader.ts';
 export { writeFileAtomic } from './files.ts';
 export { signEventBatch, signTrustRequest, openReaderMessage, readerChainOf, EVENTS_TYP, TRUST_TYP, MAX_BATCH, UPLOAD_LIMITS, type SignedBy, type ReaderMessage } from './upload.ts';
-export { ReaderOnline, type ReaderOnlineOptions, type UploadQueue } from './online.ts';
+export { ReaderOnline, type ReaderOnlineOptions, type UploadQueue, type RunOptions } from './online.ts';
 export { createCsr, enroll, toPemBlock, fromPemBlocks, type Enrolment } from './enrol.ts';
 export { initReaderHome, openReaderHome, HOME_FILES, type ReaderHome } from './home.ts';
 export { ReaderUpdates, parseTrustBundle, READER_TRUST_BUNDLE, READER_CONFIG_BUNDLE, READER_TRUST_BUNDLE_TYPE, type ReaderUpdatesOptions } from './firmware.ts';

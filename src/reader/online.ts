@@ -29,6 +29,43 @@ export interface ReaderOnlineOptions {
   readonly fetch?: typeof fetch;
 }
 
+/** How `run()` paces itself. Intervals are I/O pacing, not domain time: they use the event loop's timers. */
+export interface RunOptions {
+  /** Upload whatever is queued this often while things work (default 10 s). */
+  readonly uploadEveryMs?: number;
+  /** Refresh the trust list and status lists this often (default 5 min), measured on the reader clock. */
+  readonly refreshEveryMs?: number;
+  /** After failures the pause doubles from uploadEveryMs up to this (default 5 min). */
+  readonly maxBackoffMs?: number;
+  /** Listen to the server's status push alongside (default true). */
+  readonly watch?: boolean;
+  /** Each failure, for the reader's log; the loop goes on. */
+  readonly onError?: (e: CityTrustError) => void;
+  /** Each push applied (see watch()). */
+  readonly onUpdate?: (u: TrustUpdate | CityTrustError) => void;
+  /** Injected by tests; resolves after `ms` or when `signal` aborts. */
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+const RUN_DEFAULTS = { uploadEveryMs: 10_000, refreshEveryMs: 300_000, maxBackoffMs: 300_000 } as const;
+
+function sleepFor(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function asError(e: unknown): CityTrustError {
+  return isCityTrustError(e) ? e : new CityTrustError('READER_UPLOAD_FAILED', 'the reader could not reach the server', { cause: e });
+}
+
 export class ReaderOnline {
   readonly #o: ReaderOnlineOptions;
   readonly #fetch: typeof fetch;
@@ -73,6 +110,53 @@ export class ReaderOnline {
       uploaded += this.#o.queue.acknowledge(last);
       batches += 1;
     }
+  }
+
+  /**
+   * The reader's online life until `signal` aborts: refresh the trust cache when due, upload
+   * everything queued, pause, again. A reader that was offline catches up at its first successful
+   * round: every event it decided meanwhile goes up, oldest first, in as many batches as it takes.
+   * Failures never end the loop; the pause doubles up to maxBackoffMs and returns to uploadEveryMs
+   * after a round that worked. Alongside, the status push is listened to (and reconnected, with a
+   * refresh on the next round since pushes may have been missed).
+   */
+  async run(signal: AbortSignal, opts: RunOptions = {}): Promise<void> {
+    const every = opts.uploadEveryMs ?? RUN_DEFAULTS.uploadEveryMs;
+    const refreshEvery = opts.refreshEveryMs ?? RUN_DEFAULTS.refreshEveryMs;
+    const maxBackoff = opts.maxBackoffMs ?? RUN_DEFAULTS.maxBackoffMs;
+    const sleep = opts.sleep ?? sleepFor;
+    let lastRefresh: number | undefined;
+    const watching = (async () => {
+      if (opts.watch === false) return;
+      let failures = 0;
+      while (!signal.aborted) {
+        try {
+          await this.watch(signal, opts.onUpdate);
+          failures = 0;
+        } catch (e) {
+          failures += 1;
+          opts.onError?.(asError(e));
+        }
+        lastRefresh = undefined;
+        if (!signal.aborted) await sleep(Math.min(maxBackoff, every * 2 ** failures), signal);
+      }
+    })();
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        if (lastRefresh === undefined || this.#o.clock.now() - lastRefresh >= refreshEvery) {
+          await this.refresh();
+          lastRefresh = this.#o.clock.now();
+        }
+        await this.upload();
+        failures = 0;
+      } catch (e) {
+        failures += 1;
+        opts.onError?.(asError(e));
+      }
+      if (!signal.aborted) await sleep(failures === 0 ? every : Math.min(maxBackoff, every * 2 ** failures), signal);
+    }
+    await watching;
   }
 
   /** Fetches the trust list and the status lists of the accepted tenants, verifies and applies them. */

@@ -1,7 +1,7 @@
 /** The reader's online side against a scripted server: batching, failures, refresh answers, status push. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createStatusListToken, STATUS } from '../../src/credentials/device.ts';
+import { createStatusListToken, createTrustList, STATUS } from '../../src/credentials/device.ts';
 import { coseVerifierKey } from '../../src/crypto/index.ts';
 import { EVENTS_TYP, EventQueue, openReaderMessage, ReaderOnline, validateReaderConfig, type ReaderEvent } from '../../src/reader/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -70,5 +70,49 @@ describe('the reader online', () => {
     assert.deepEqual(fetched, [`https://city.example/v1/status/${listId}`]);
     assert.equal(updates.length, 1);
     assert.equal(w.trust.statusList(w.statusUri)!.list.get(cred.claims.status!.idx), STATUS.INVALID);
+  });
+  it('run(): a reader that was offline uploads everything it decided meanwhile at its first round back, backing off while the server is unreachable', async (t) => {
+    const w = await world();
+    const tmp = tempDir();
+    t.after(tmp.remove);
+    const queue = EventQueue.open(tmp.dir);
+    for (let i = 0; i < 7; i++) queue.append(grant(i));
+    const key = coseVerifierKey('ES256', w.readerCert.key.publicKey);
+    const trustList = await createTrustList({ certificates: [w.issuer.certificate], iat: Math.floor(w.clock.now() / 1000), exp: Math.floor(w.clock.now() / 1000) + 86400 }, w.root.signer, w.root.kid);
+    let reachable = false;
+    const uploaded: number[] = [];
+    const paths: string[] = [];
+    const fetchImpl = (async (url: string, init: RequestInit) => {
+      if (!reachable) throw new TypeError('fetch failed');
+      const path = new URL(url).pathname;
+      paths.push(path);
+      if (path.endsWith('/trust')) return new Response(JSON.stringify({ trustList: Buffer.from(trustList).toString('base64'), statusLists: [] }), { status: 200 });
+      const m = openReaderMessage(new Uint8Array(Buffer.from((JSON.parse(init.body as string) as { sign1: string }).sign1, 'base64')), key, EVENTS_TYP);
+      uploaded.push(...m.events!.map((e) => e.seq));
+      return new Response(JSON.stringify({ accepted: m.events!.length, duplicates: 0, lastSeq: m.events!.at(-1)!.seq }), { status: 200 });
+    }) as unknown as typeof fetch;
+    const config = validateReaderConfig({ readerId: 'door-12', tenant: 'acme', site: 'hq', resources: ['door:hq/floor3/d12'], serverUrl: 'https://city.example' });
+    const online = new ReaderOnline({ config, identity: w.readerCert.material, trust: w.trust, queue, clock: w.clock, fetch: fetchImpl });
+    const stop = new AbortController();
+    const pauses: number[] = [];
+    const errors: string[] = [];
+    await online.run(stop.signal, {
+      watch: false,
+      uploadEveryMs: 1000,
+      maxBackoffMs: 5000,
+      onError: (e) => errors.push(e.code),
+      sleep: async (ms) => {
+        pauses.push(ms);
+        // Offline for four rounds; the server comes back; stop once the queue is empty.
+        if (pauses.length === 4) reachable = true;
+        if (reachable && queue.size === 0) stop.abort();
+        await new Promise((r) => setImmediate(r));
+      },
+    });
+    assert.deepEqual(pauses, [2000, 4000, 5000, 5000, 1000], 'backs off while offline, back to the normal pace after a round that worked');
+    assert.deepEqual(errors, ['READER_UPLOAD_FAILED', 'READER_UPLOAD_FAILED', 'READER_UPLOAD_FAILED', 'READER_UPLOAD_FAILED']);
+    assert.deepEqual(uploaded, [1, 2, 3, 4, 5, 6, 7], 'every event, oldest first');
+    assert.equal(queue.size, 0);
+    assert.equal(paths[0], '/v1/readers/door-12/trust', 'the trust cache is refreshed first');
   });
 });
