@@ -12,6 +12,7 @@ import { CityTrustError } from '../core/errors.ts';
 import { concatBytes } from '../core/bytes.ts';
 import { decodeCbor, encodeCbor, fromCoseKey, toCoseKey, type CborLimits } from '../crypto/index.ts';
 import { grantsFromCbor, grantsToCbor, type Grants } from './grants.ts';
+import { bytesCbor, cborHead, textCbor, uintCbor } from './cbor-write.ts';
 
 export const CLAIM = { iss: 1, sub: 2, exp: 4, nbf: 5, iat: 6, cti: 7, cnf: 8, status: 65535, grants: -65537 } as const;
 /** RFC 8747 §3.1: the cnf member holding a COSE_Key. */
@@ -92,32 +93,6 @@ const CLAIM_KEY_BYTES = new Map<number, Uint8Array>(CLAIM_ORDER.map((k) => [k, e
 const cnfBytes = new WeakMap<KeyObject, Uint8Array>();
 const grantsBytes = new WeakMap<Grants, Uint8Array>();
 
-/** Head of a CBOR item of major type `major` with argument `n` (shortest form, RFC 8949 §4.2.1); n a safe unsigned integer. */
-function head(major: number, n: number): Uint8Array {
-  const m = major << 5;
-  if (n < 24) return Uint8Array.of(m | n);
-  if (n < 0x100) return Uint8Array.of(m | 24, n);
-  if (n < 0x10000) return Uint8Array.of(m | 25, n >>> 8, n & 0xff);
-  if (n < 0x100000000) return Uint8Array.of(m | 26, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
-  const hi = Math.floor(n / 0x100000000);
-  const lo = n >>> 0;
-  return Uint8Array.of(m | 27, hi >>> 24, (hi >>> 16) & 0xff, (hi >>> 8) & 0xff, hi & 0xff, lo >>> 24, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff);
-}
-
-/** An unsigned integer as CBOR, or the generic encoder for anything else (negative, fractional, huge). */
-function uintCbor(n: number): Uint8Array {
-  return Number.isSafeInteger(n) && n >= 0 ? head(0, n) : encodeCbor(n);
-}
-
-/** A text string as CBOR; ASCII is written directly, anything else by the generic encoder. */
-function textCbor(t: string): Uint8Array {
-  if (t.length > 255 || !/^[\x00-\x7f]*$/.test(t)) return encodeCbor(t);
-  const out = new Uint8Array(t.length + (t.length < 24 ? 1 : 2));
-  out.set(head(3, t.length));
-  for (let i = 0, o = out.length - t.length; i < t.length; i++) out[o + i] = t.charCodeAt(i);
-  return out;
-}
-
 /** {"status_list": {"idx": idx, "uri": uri}}: keys in canonical order, "idx" before "uri". */
 // a1 6b "status_list" a2 63 "idx": the one-entry inner map of the generic encoding, made a two-entry one.
 const STATUS_PREFIX = (() => {
@@ -128,7 +103,7 @@ const STATUS_PREFIX = (() => {
 const STATUS_URI_KEY = encodeCbor('uri');
 function statusCbor(status: StatusReference): Uint8Array {
   if (!Number.isSafeInteger(status.idx) || status.idx < 0) return encodeCbor(new Map([['status_list', new Map<string, unknown>([['idx', status.idx], ['uri', status.uri]])]]));
-  return concatBytes(STATUS_PREFIX, head(0, status.idx), STATUS_URI_KEY, textCbor(status.uri));
+  return concatBytes(STATUS_PREFIX, cborHead(0, status.idx), STATUS_URI_KEY, textCbor(status.uri));
 }
 
 /**
@@ -158,7 +133,7 @@ export function encodeClaims(c: CredentialClaims): Uint8Array {
     // nbf equal to iat is left out, as in claimsToCbor.
     [CLAIM.nbf]: c.nbf === c.iat ? undefined : uintCbor(c.nbf),
     [CLAIM.iat]: uintCbor(c.iat),
-    [CLAIM.cti]: c.cti.length < 24 ? concatBytes(head(2, c.cti.length), c.cti) : encodeCbor(c.cti),
+    [CLAIM.cti]: bytesCbor(c.cti),
     [CLAIM.cnf]: cnf,
     [CLAIM.status]: c.status === undefined ? undefined : statusCbor(c.status),
     [CLAIM.grants]: grants,

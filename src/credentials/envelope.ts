@@ -15,7 +15,8 @@
  * encryption and of ISO 18013-5 session establishment. docs/provisioning.md says why.
  */
 import { CityTrustError, isCityTrustError } from '../core/errors.ts';
-import { wipe } from '../core/bytes.ts';
+import { concatBytes, wipe } from '../core/bytes.ts';
+import { bytesCbor, textCbor } from './cbor-write.ts';
 import {
   CborTag,
   coseContentKey,
@@ -153,15 +154,19 @@ const STATUS_CODE = { valid: 0, revoked: 1, suspended: 2 } as const;
 const STATUS_NAME = ['valid', 'revoked', 'suspended'] as const;
 const ID = /^[0-9a-f]{16,32}$/;
 
+/**
+ * Deterministic CBOR: keys 1..7 ascending. A credential delivery (one per issued credential) is
+ * written directly; test/credentials/envelope.test.ts holds it equal to the generic encoding.
+ */
 export function encodeProvisioningMessage(m: ProvisioningMessage): Uint8Array {
-  const out = new Map<number, unknown>([[1, m.kind === 'credential' ? 1 : 2], [2, m.deliveryId], [3, m.tenant]]);
   if (m.kind === 'credential') {
-    out.set(4, m.credential);
-    if (m.replaces !== undefined) out.set(5, m.replaces);
-  } else {
-    out.set(6, m.credentialId);
-    out.set(7, STATUS_CODE[m.status]);
+    const parts = [Uint8Array.of(m.replaces === undefined ? 0xa4 : 0xa5, 0x01, 0x01, 0x02), textCbor(m.deliveryId), Uint8Array.of(0x03), textCbor(m.tenant), Uint8Array.of(0x04), bytesCbor(m.credential)];
+    if (m.replaces !== undefined) parts.push(Uint8Array.of(0x05), textCbor(m.replaces));
+    return concatBytes(...parts);
   }
+  const out = new Map<number, unknown>([[1, 2], [2, m.deliveryId], [3, m.tenant]]);
+  out.set(6, m.credentialId);
+  out.set(7, STATUS_CODE[m.status]);
   return encodeCbor(out);
 }
 

@@ -10,6 +10,7 @@
 import { CityTrustError } from '../core/errors.ts';
 import { createCoseSign1, type CoseSigner } from '../crypto/index.ts';
 import { encodeClaims, type CredentialClaims } from './claims.ts';
+import { cborHead } from './cbor-write.ts';
 
 export interface CreateCredentialInput {
   readonly claims: CredentialClaims;
@@ -24,14 +25,6 @@ const PROTECTED: Readonly<Record<string, Uint8Array>> = { ES256: Uint8Array.of(0
 const SIG1_CONTEXT = Uint8Array.of(0x84, 0x6a, 0x53, 0x69, 0x67, 0x6e, 0x61, 0x74, 0x75, 0x72, 0x65, 0x31);
 const SIGNATURE_LENGTH = 64;
 
-/** CBOR byte-string head (major type 2) for `n` bytes, shortest form (RFC 8949 §4.2.1). */
-function bstrHead(n: number): Uint8Array {
-  if (n < 24) return Uint8Array.of(0x40 + n);
-  if (n < 0x100) return Uint8Array.of(0x58, n);
-  if (n < 0x10000) return Uint8Array.of(0x59, n >>> 8, n & 0xff);
-  return Uint8Array.of(0x5a, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
-}
-
 /** Tag 18, protected {1: alg}, unprotected {4: kid}: 85 bytes around the claims for ES256 and EdDSA. */
 export async function createCredential(input: CreateCredentialInput): Promise<Uint8Array> {
   const payload = encodeClaims(input.claims);
@@ -41,7 +34,7 @@ export async function createCredential(input: CreateCredentialInput): Promise<Ui
   if (prot === undefined || kid.length === 0 || kid.length >= 24) {
     return createCoseSign1({ payload, signer: input.signer, unprotectedHeaders: new Map([[4, kid]]) });
   }
-  const head = bstrHead(payload.length);
+  const head = cborHead(2, payload.length);
   const tbs = new Uint8Array(SIG1_CONTEXT.length + 1 + prot.length + 1 + head.length + payload.length);
   let o = 0;
   tbs.set(SIG1_CONTEXT, o);

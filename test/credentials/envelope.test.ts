@@ -69,6 +69,19 @@ describe('provisioning messages', () => {
     assert.deepEqual(decodeProvisioningMessage(encodeProvisioningMessage(s)), s);
   });
 
+  it('are written as the generic deterministic encoder writes them', () => {
+    const generic = (m: Record<number, unknown>) => encodeCbor(new Map(Object.entries(m).map(([k, v]) => [Number(k), v])));
+    for (const [tenant, credential, replaces] of [
+      ['metro', new Uint8Array(250), undefined],
+      ['städtische-werke', new Uint8Array(23), '0011223344556677'],
+      ['x'.repeat(300), new Uint8Array(70000), undefined],
+      ['p', new Uint8Array(0), '00112233445566778899aabbccddeeff'],
+    ] as const) {
+      const m = { kind: 'credential', deliveryId: '00112233445566778899aabbccddeeff', tenant, credential, ...(replaces !== undefined && { replaces }) } as const;
+      assert.deepEqual(encodeProvisioningMessage(m), generic({ 1: 1, 2: m.deliveryId, 3: tenant, 4: credential, ...(replaces !== undefined && { 5: replaces }) }), tenant);
+    }
+  });
+
   it('refuse unknown kinds and missing fields', () => {
     throwsCode(() => decodeProvisioningMessage(encodeCbor(new Map<number, unknown>([[1, 9], [2, '00112233445566778899aabbccddeeff'], [3, 'm']]))), 'PROVISIONING_ENVELOPE_INVALID');
     throwsCode(() => decodeProvisioningMessage(encodeCbor(new Map<number, unknown>([[1, 1], [2, 'x'], [3, 'm']]))), 'PROVISIONING_ENVELOPE_INVALID');
