@@ -4,7 +4,7 @@
  * commands with signed acknowledgements, and a tamper switch that reports and then wipes the
  * meter's keys. Device-side: no database, no server code (test/architecture/import-rule.test.ts).
  */
-import type { KeyObject } from 'node:crypto';
+import { sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import type { Clock } from '../core/clock.ts';
@@ -171,6 +171,15 @@ export class SimulatedMeter {
   /** SubjectPublicKeyInfo of the identity key. */
   publicKeySpki(): Uint8Array {
     return exportSpkiPublicKey(this.#need().publicKey);
+  }
+
+  /**
+   * Signs with the identity key (the key its PKI certificate certifies), ES256 as r ‖ s: what
+   * the update routine needs for its install reports (`MeterUpdates`, docs/updates.md).
+   */
+  signWithIdentity(data: Uint8Array): Uint8Array {
+    this.#live();
+    return new Uint8Array(cryptoSign('sha256', data, { key: this.#need().privateKey, dsaEncoding: 'ieee-p1363' }));
   }
 
   /** A PKCS#10 request for the identity key (CN = meter id). */
