@@ -1,18 +1,18 @@
 /**
- * A meter updating from the real server with tuf-js: it installs only verified firmware of its
+ * A simulated meter (its identity key certified by the PKI) updating from the real server with
+ * tuf-js: it installs only verified firmware of its
  * class, signed by the manufacturer delegated for meters, follows a staged rollout (not in the
  * first wave, then in it; a halt stops it), refuses a tampered image and never goes back, and
  * reports what runs in a message signed with its certificate key (installed versions + audit).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, sign as cryptoSign } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { BaseFetcher } from 'tuf-js';
 import { DownloadHTTPError } from 'tuf-js/dist/error.js';
 import type { FastifyInstance } from 'fastify';
-import { MeterUpdates } from '../../src/metering/meter.ts';
+import { MeterUpdates, SimulatedMeter, MemoryMeterStorage } from '../../src/metering/meter.ts';
 import type { ReportSigner } from '../../src/updates/client.ts';
-import { keyPair, makeCsr } from '../pki/helpers.ts';
 import { auth, testApp, type TestApp } from '../helpers/app.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -70,10 +70,13 @@ describe('a meter updating from the server', () => {
     await t.ctx.pki.init('test');
     ops = auth((await t.ctx.tokens.create({ tenant: 'utility', roles: ['tenant-admin', 'operator', 'auditor'], label: 'ops' }, undefined)).token);
     await t.ctx.devices.register({ tenant: 'utility', id: 'meter-0007', type: 'meter', site: 'district-4' }, 'test');
-    const keys = keyPair('P-256');
-    await t.ctx.pki.issue(null, { csr: makeCsr(keys), tenant: 'utility', deviceId: 'meter-0007' }, 'test');
+    // The simulated meter makes its identity key, the PKI certifies it, and that key signs the reports.
+    const sim = SimulatedMeter.open({ tenant: 'utility', meterId: 'meter-0007', storage: new MemoryMeterStorage(), clock: t.clock });
+    sim.generateIdentity();
+    const issued = await t.ctx.pki.issue(null, { csr: sim.csr(), tenant: 'utility', deviceId: 'meter-0007' }, 'test');
+    sim.installCertificate(new Uint8Array(new X509Certificate(issued.certificatePem).raw));
     await t.ctx.devices.setState(null, 'utility', 'meter-0007', 'active', 'test');
-    signer = { alg: 'ES256', sign: async (d) => new Uint8Array(cryptoSign('sha256', d, { key: keys.privateKey, dsaEncoding: 'ieee-p1363' })) };
+    signer = { alg: 'ES256', sign: async (d) => sim.signWithIdentity(d) };
     let r = await t.app.inject({ method: 'POST', url: '/v1/updates/repos', headers: ops, payload: { id: REPO, tenant: 'utility', deviceClasses: ['meter'] } });
     assert.equal(r.statusCode, 200, r.body);
     r = await t.app.inject({ method: 'POST', url: `/v1/updates/repos/${REPO}/delegations`, headers: ops, payload: { name: 'mfr-meterco', deviceClasses: ['meter'] } });
