@@ -1,7 +1,7 @@
 /** The trust chain: city root → issuer certificates → trust list. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createCoseSign1, encodeCbor, exportSpkiPublicKey, generateKeyPair, keyObjectSigner } from '../../src/crypto/index.ts';
+import { coseVerifierKey, createCoseSign1, encodeCbor, exportSpkiPublicKey, generateKeyPair, keyObjectSigner } from '../../src/crypto/index.ts';
 import { createRootCertificate, createTrustList, CredentialTrust, keyIdOf, pinnedRootKey, verifyCredential, verifyIssuerCertificate, verifyRootCertificate, TYP_HEADER } from '../../src/credentials/device.ts';
 import { issue, makeChain, makeIssuer, makeRoot, NOW, NOW_S, throwsCode } from './helpers.ts';
 
@@ -110,6 +110,15 @@ describe('one city root: the city PKI root certifies the credential root', () =>
     const direct = await makeIssuer({ signer: keyObjectSigner('ES384', city.privateKey), verifier: cityPin, kid: keyIdOf(city.publicKey) }, 'rogue');
     const list = await createTrustList({ certificates: [chain.issuer.certificate, direct.certificate], iat: NOW_S, exp: NOW_S + 86400, rootCertificate }, chain.root.signer, chain.root.kid);
     assert.deepEqual(CredentialTrust.fromTrustList(list, { root: cityPin, now: NOW_S }).keys().map((k) => k.tenant), ['metro']);
+  });
+
+  it('works the same with a P-256 city root pinned as a bare ES256 key (a reader state directory)', async () => {
+    const city = generateKeyPair('P-256');
+    const chain = await makeChain();
+    const rootCertificate = await createRootCertificate({ publicKey: chain.root.verifier.key, iat: NOW_S, nbf: NOW_S - 60, exp: NOW_S + 86400 }, keyObjectSigner('ES256', city.privateKey), keyIdOf(city.publicKey));
+    const list = await createTrustList({ certificates: [chain.issuer.certificate], iat: NOW_S, exp: NOW_S + 3600, rootCertificate }, chain.root.signer, chain.root.kid);
+    const bare = coseVerifierKey('ES256', city.publicKey);
+    assert.equal(CredentialTrust.fromTrustList(list, { root: bare, now: NOW_S }).keys().length, 1);
   });
 
   it('pins P-256, P-384 and Ed25519 roots and refuses other keys', () => {
