@@ -190,9 +190,8 @@ export function meterCommand(): Command {
     remote('mosquitto-acl')
       .description("print a Mosquitto acl_file for the tenant's meters (use_subject_as_username)")
       .requiredOption('-t, --tenant <tenant>', 'tenant id')
-      .option('--head-end <subject>', 'certificate subject of the head-end client', 'CN=tls-client,OU=tls-client,O=citytrust city')
       .action(
-        action(async (o: TenantOpt & { headEnd: string }) => {
+        action(async (o: TenantOpt) => {
           const meters: { tenant: string; id: string }[] = [];
           let after: string | undefined;
           for (;;) {
@@ -201,7 +200,8 @@ export function meterCommand(): Command {
             if (page.length < 1000) break;
             after = page[page.length - 1]!.id;
           }
-          const acl = mosquittoAcl({ headEnd: o.headEnd, meters });
+          // The tenant's head-end is the `head-end` service device (CN=head-end,OU=tls-client,O=<tenant>).
+          const acl = mosquittoAcl({ tenants: [o.tenant], meters });
           out(o, { acl, meters: meters.length }, () => acl);
         }),
       ),

@@ -38,6 +38,8 @@ export class MeteringKeys {
   readonly #cache = new Map<string, TenantKeys>();
   readonly #info = new Map<string, { info: HeadEndInfo; renewAt: number }>();
   readonly #pki: Pki | undefined;
+  /** Called once a tenant's keys were created (the server joins the broker for the tenant). */
+  onSetup: ((tenant: string) => Promise<void>) | undefined;
 
   constructor(deps: { store: Store; vault: KeyVault; clock: Clock; audit: AuditSink; pki?: Pki }) {
     this.#pki = deps.pki;
@@ -69,6 +71,7 @@ export class MeteringKeys {
     }
     await this.#audit.append({ actor, tenant, action: 'metering.setup', subject: tenant, details: { keyAgreementKey: ka.id, commandKey: cmd.id, kek: kek.id } });
     this.#cache.set(tenant, keys);
+    await this.onSetup?.(tenant);
     return keys;
   }
 

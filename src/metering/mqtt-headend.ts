@@ -1,6 +1,7 @@
 /**
- * The head-end on an external broker (Mosquitto, EMQX): one persistent MQTT session that
- * subscribes to every meter's up topic and publishes commands on their down topics. Each
+ * The head-end on an external broker (Mosquitto, EMQX): one persistent MQTT session per tenant,
+ * under that tenant's head-end identity, that subscribes to the tenant's meters' up topics and
+ * publishes commands on their down topics. Each
  * frame is acknowledged to the broker only after ingest stored it (src/mqtt/client.ts), so the
  * broker keeps — and after a restart with persistence, still has — whatever is not stored yet.
  */
@@ -16,6 +17,8 @@ export interface MqttHeadEndOptions {
   readonly tls?: MqttTlsOptions;
   readonly ingest: MeterIngest;
   readonly logger?: Logger;
+  /** Up topics to subscribe to (default every tenant's: `city/+/meters/+/up`). */
+  readonly filter?: string;
 }
 
 export class MqttHeadEnd implements CommandTransport {
@@ -31,7 +34,7 @@ export class MqttHeadEnd implements CommandTransport {
       clientId: o.clientId,
       clean: false,
       ...(o.tls ? { tls: o.tls } : {}),
-      subscriptions: [UP_FILTER],
+      subscriptions: [o.filter ?? UP_FILTER],
       ...(o.logger ? { logger: o.logger } : {}),
       // Rejected and ignored frames are acknowledged too (their alert is stored); only a failed commit is not.
       onMessage: async (topic, payload) => {

@@ -22,6 +22,7 @@ import { MeteringKeys } from './keys.ts';
 import { MqttHeadEnd } from './mqtt-headend.ts';
 import { Meters } from './registry.ts';
 import { createMeterCsr } from './csr.ts';
+import { HEAD_END_DEVICE } from './mosquitto.ts';
 
 export interface MeteringSettings {
   readonly ingest?: Partial<IngestSettings>;
@@ -65,15 +66,31 @@ export class Metering {
   readonly #store: Store;
   readonly #pki: Pki;
   readonly #logger: Logger | undefined;
+  readonly #devices: Devices;
   #broker: EmbeddedBroker | undefined;
-  #external: MqttHeadEnd | undefined;
+  /** External broker: one session per tenant, under that tenant's head-end identity. */
+  readonly #external = new Map<string, Promise<MqttHeadEnd>>();
+  #externalUrl: { url: string; clientId: string } | undefined;
+  readonly #joined = new Map<string, MqttHeadEnd>();
+  readonly #externalTransport: CommandTransport = ((m: Metering, joined: Map<string, MqttHeadEnd>) => ({
+    get available() {
+      return [...joined.values()].some((h) => h.available);
+    },
+    publish: async (tenant: string, meterId: string, frame: Uint8Array) => (await m.#joinExternal(tenant)).publish(tenant, meterId, frame),
+  }))(this, this.#joined);
 
   constructor(deps: { store: Store; vault: KeyVault; audit: AuditSink; clock: Clock; logger?: Logger; pki: Pki; devices: Devices; settings?: MeteringSettings; identity?: MeterIdentityResolver }) {
     const { store, vault, audit, clock } = deps;
     this.#store = store;
     this.#pki = deps.pki;
     this.#logger = deps.logger;
+    this.#devices = deps.devices;
     this.keys = new MeteringKeys({ store, vault, clock, audit, pki: deps.pki });
+    // A tenant set up while an external broker is in use gets its head-end session at once, so
+    // that its meters' first frames have a subscriber.
+    this.keys.onSetup = async (tenant) => {
+      if (this.#externalUrl) await this.#joinExternal(tenant).catch((e: unknown) => this.#logger?.warn({ err: e, tenant }, 'metering: joining the broker for a new tenant failed; retried on the next command'));
+    };
     this.meters = new Meters({ store, clock, audit, keys: this.keys, devices: deps.devices });
     this.identity = deps.identity ?? new PkiMeterIdentityResolver({ pki: deps.pki, store, clock, cacheMs: deps.settings?.identityCacheMs ?? 1000 });
     const logger = deps.logger ? { logger: deps.logger } : {};
@@ -85,9 +102,10 @@ export class Metering {
   async startTransport(t: TransportSettings): Promise<TransportInfo> {
     await this.commands.loadPending();
     if (t.url) {
-      const tls = t.url.startsWith('mqtts:') ? await this.#clientTls() : undefined;
-      this.#external = await MqttHeadEnd.connect({ url: t.url, clientId: t.clientId, ingest: this.ingest, ...(tls ? { tls } : {}), ...(this.#logger ? { logger: this.#logger } : {}) });
-      this.commands.setTransport(this.#external);
+      this.#externalUrl = { url: t.url, clientId: t.clientId };
+      const tenants = await this.#store.db.selectFrom('metering_tenants').select('tenant_id').orderBy('tenant_id').execute();
+      for (const r of tenants) await this.#joinExternal(r.tenant_id);
+      this.commands.setTransport(this.#externalTransport);
       // Commands dispatched before a restart and not acknowledged yet go out again.
       void this.commands.resendPending().catch((e: unknown) => this.#logger?.warn({ err: e }, 'metering: re-sending pending commands failed'));
       return { kind: 'external', url: t.url };
@@ -124,17 +142,52 @@ export class Metering {
   }
 
   get transport(): CommandTransport | undefined {
-    return this.#broker ?? this.#external;
+    return this.#broker ?? (this.#externalUrl ? this.#externalTransport : undefined);
+  }
+
+  /** The tenant's session on the external broker (made once; a failed attempt is retried on the next call). */
+  #joinExternal(tenant: string): Promise<MqttHeadEnd> {
+    const s = this.#externalUrl;
+    if (!s) return Promise.reject(new CityTrustError('METER_TRANSPORT_UNAVAILABLE', 'no external broker is configured'));
+    let p = this.#external.get(tenant);
+    if (!p) {
+      p = (async () => {
+        const tls = s.url.startsWith('mqtts:') ? await this.#clientTls(tenant) : undefined;
+        return MqttHeadEnd.connect({
+          url: s.url,
+          clientId: `${s.clientId}-${tenant}`,
+          filter: `city/${tenant}/meters/+/up`,
+          ingest: this.ingest,
+          ...(tls ? { tls } : {}),
+          ...(this.#logger ? { logger: this.#logger } : {}),
+        });
+      })();
+      this.#external.set(tenant, p);
+      p.then(
+        (h) => this.#joined.set(tenant, h),
+        () => this.#external.get(tenant) === p && this.#external.delete(tenant),
+      );
+    }
+    return p;
   }
 
   /**
-   * The head-end's client identity towards an external broker: a tls-client certificate from
-   * the services CA for a key made now and kept in memory only, as the server's own TLS key is.
+   * A tenant head-end's client identity towards an external broker: the tenant's `head-end`
+   * service device (registered here on first use) with a tls-client certificate for a key made
+   * now and kept in memory only, as the server's own TLS key is. Its subject
+   * `CN=head-end,OU=tls-client,O=<tenant>` is what the Mosquitto ACL grants the tenant's
+   * head-end topics to; no other certificate has those rights.
    */
-  async #clientTls(): Promise<{ ca: string; cert: string; key: string }> {
+  async #clientTls(tenant: string): Promise<{ ca: string; cert: string; key: string }> {
+    const device = await this.#devices.get(tenant, tenant, HEAD_END_DEVICE).catch((e: unknown) => {
+      if (e instanceof CityTrustError && e.code === 'DEVICE_NOT_FOUND') return undefined;
+      throw e;
+    });
+    if (device && device.type !== 'service') throw new CityTrustError('DEVICE_EXISTS', `device ${HEAD_END_DEVICE} of ${tenant} is a ${device.type}; the id is reserved for the metering head-end`);
+    if (!device) await this.#devices.register({ tenant, id: HEAD_END_DEVICE, type: 'service', site: 'metering head-end', label: 'metering head-end (MQTT client)' }, 'system:metering');
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const csr = createMeterCsr(privateKey, publicKey, 'citytrust-headend');
-    const issued = await this.#pki.issue(null, { csr, profile: 'tls-client' }, 'system:metering');
+    const csr = createMeterCsr(privateKey, publicKey, HEAD_END_DEVICE);
+    const issued = await this.#pki.issue(null, { csr, tenant, deviceId: HEAD_END_DEVICE, profile: 'tls-client' }, 'system:metering');
     const bundle = await this.#pki.trustBundle();
     return {
       ca: bundle.map((d) => toPem('CERTIFICATE', d)).join(''),
@@ -167,7 +220,9 @@ export class Metering {
 
   async close(): Promise<void> {
     await this.#broker?.close();
-    await this.#external?.close();
+    for (const p of this.#external.values()) await (await p.catch(() => undefined))?.close();
+    this.#external.clear();
+    this.#joined.clear();
     await this.ingest.close();
   }
 }

@@ -55,6 +55,8 @@ describe('the meter commands', () => {
 
     const bad = cli('meter', 'register', 'm-2', '-t', 'utility', '--district', 'north', '--class', 'spaceship', '--name', 'x', '--address', 'y');
     assert.deepEqual([bad.status, /error INPUT_INVALID/.test(bad.stderr)], [1, true]);
-    assert.match(cli('meter', 'mosquitto-acl', '-t', 'utility').stdout, /user CN=m-1,OU=meter,O=utility\ntopic write city\/utility\/meters\/m-1\/up/);
+    const acl = cli('meter', 'mosquitto-acl', '-t', 'utility').stdout;
+    assert.match(acl, /user CN=m-1,OU=meter,O=utility\ntopic write city\/utility\/meters\/m-1\/up/);
+    assert.match(acl, /user CN=head-end,OU=tls-client,O=utility\ntopic read city\/utility\/meters\/\+\/up\ntopic write city\/utility\/meters\/\+\/down/);
   });
 });

@@ -12,12 +12,12 @@ import mqtt from 'mqtt';
 import { toPem } from '../../src/pki/index.ts';
 import { Metering } from '../../src/metering/service.ts';
 import { MeterMqttClient, meterTopics } from '../../src/metering/meter.ts';
-import { meterSubject, mosquittoAcl } from '../../src/metering/mosquitto.ts';
+import { headEndSubject, meterSubject, mosquittoAcl } from '../../src/metering/mosquitto.ts';
+import { generateKeyPairSync } from 'node:crypto';
+import { createMeterCsr } from '../../src/metering/meter.ts';
 import { createTestDatabase } from '../helpers/pg.ts';
 import { openHeadEnd, provisionMeter } from '../metering/helpers.ts';
 import { startMosquitto } from '../metering/mosquitto-harness.ts';
-
-const HEAD_END_SUBJECT = 'CN=tls-client,OU=tls-client,O=citytrust city';
 
 async function until(cond: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
@@ -36,13 +36,16 @@ describe('metering through Mosquitto (mutual TLS, ACL) and PostgreSQL', () => {
     const meters = [];
     for (const id of ids) meters.push(await provisionMeter(h, id));
     const server = await h.pki.serverTls(['localhost', '127.0.0.1']);
+    // Another city service's tls-client certificate (issued now: Mosquitto checks validity against the real clock).
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const otherCert = await h.pki.issue(null, { csr: createMeterCsr(other.privateKey, other.publicKey, 'other'), profile: 'tls-client' }, 'test');
     const ca = (await h.pki.trustBundle()).map((d) => toPem('CERTIFICATE', d)).join('');
     const broker = await startMosquitto({
       dir: join(h.dir, 'mosquitto'),
       ca,
       cert: server.certPem,
       key: server.keyPem,
-      acl: mosquittoAcl({ headEnd: HEAD_END_SUBJECT, meters: ids.map((id) => ({ tenant: 'utility', id })) }),
+      acl: mosquittoAcl({ meters: ids.map((id) => ({ tenant: 'utility', id })) }),
       persistence: true,
     });
     t.after(() => broker.stop());
@@ -98,6 +101,36 @@ describe('metering through Mosquitto (mutual TLS, ACL) and PostgreSQL', () => {
     assert.equal(Number((await h.store.db.selectFrom('meter_readings').select((eb) => eb.fn.countAll<number>().as('n')).where('meter_id', '=', 'm-2').executeTakeFirstOrThrow()).n), perMeter);
     // Had the broker let it through, ingest would have refused it with an alert for m-2.
     assert.deepEqual(await metering.alerts(null, 'utility', { meterId: 'm-2' }), []);
+    // Subscriptions and head-end rights. Whatever a client without the right receives lands here.
+    const leaked: string[] = [];
+    const m2Got: string[] = [];
+    links[1]!.client.on('message', (topic) => m2Got.push(topic));
+    // m-1's certificate may not read m-2's down topic…
+    const snoop = await mqtt.connectAsync(broker.url, { ...m1, ca, clientId: 'snoop', protocolVersion: 4, reconnectPeriod: 0, rejectUnauthorized: true });
+    t.after(() => snoop.endAsync(true));
+    snoop.on('message', (topic) => leaked.push(`snoop ${topic}`));
+    await snoop.subscribeAsync(meterTopics('utility', 'm-2').down, { qos: 1 });
+    // …nor act as the head-end: read every up topic, or write a command onto m-2's down topic.
+    await snoop.subscribeAsync('city/+/meters/+/up', { qos: 1 });
+    const c2 = await metering.commands.request({ tenant: 'utility', action: 'tariff', meters: ['m-2'], args: { tariffId: 4, activateAt: h.clock.now() }, reason: 'test' }, 'token:a');
+    await until(async () => (await metering.commands.get('utility', 'utility', c2.id)).targets?.[0]?.state === 'executed');
+    const counterM2 = meters[1]!.commandCounter;
+    await snoop.publishAsync(meterTopics('utility', 'm-2').down, Buffer.from(new Uint8Array(200)), { qos: 1 });
+    // A tls-client certificate of the city's other services (the identity the head-end once had) gets no head-end rights either.
+    const service = await mqtt.connectAsync(broker.url, { ca, cert: otherCert.certificatePem + otherCert.chainPem.join(''), key: String(other.privateKey.export({ type: 'pkcs8', format: 'pem' })), clientId: 'other-service', protocolVersion: 4, reconnectPeriod: 0, rejectUnauthorized: true });
+    t.after(() => service.endAsync(true));
+    service.on('message', (topic) => leaked.push(`service ${topic}`));
+    await service.subscribeAsync('city/utility/meters/+/up', { qos: 1 });
+    await service.publishAsync(meterTopics('utility', 'm-2').down, Buffer.from(new Uint8Array(200)), { qos: 1 });
+    h.clock.advance(60_000);
+    await links[2]!.sendReading();
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(leaked, [], 'no foreign subscription receives anything');
+    assert.deepEqual(m2Got, [meterTopics('utility', 'm-2').down], "m-2 got the head-end's command and nothing the others wrote");
+    assert.equal(meters[1]!.commandCounter, counterM2);
+    assert.equal(headEndSubject('utility'), 'CN=head-end,OU=tls-client,O=utility');
+    assert.equal((await h.devices.get('utility', 'utility', 'head-end')).type, 'service');
+
     // A client without a certificate of ours is refused at the TLS handshake.
     await assert.rejects(mqtt.connectAsync(broker.url, { ca, clientId: 'anon', protocolVersion: 4, reconnectPeriod: 0, rejectUnauthorized: true, connectTimeout: 3000 }));
     assert.equal(meterSubject('utility', 'm-1'), 'CN=m-1,OU=meter,O=utility');
