@@ -21,6 +21,9 @@ export function buildProgram(): Command {
   const program = new Command('citytrust')
     .description('citytrust: trust platform for smart cities (key vault, PKI, credentials, meters, updates, audit)')
     .version('0.1.0')
+    // `citytrust --version` is the program's; after a subcommand, `--version` is that command's
+    // own option (e.g. `updates publish --version 2.1.0`), not the program version.
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', '\nQuick start:\n  citytrust demo            run the demo city on embedded defaults\n  citytrust init && citytrust serve\n\nEvery command takes --help; reporting commands take --json.');
 
