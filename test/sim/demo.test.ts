@@ -9,7 +9,8 @@ describe('citytrust demo', () => {
   after(() => tmp.remove());
 
   it('sets the city up, runs the scenarios and ends with a report', () => {
-    const r = runCli(['demo', '-d', join(tmp.dir, 'city'), '--port', '0', '--duration', '6', '--residents', '20', '--meters', '20', '--json'], { CITYTRUST_LOG_LEVEL: 'error' });
+    // 60 taps a second for 8 s: one in ten is an incident (they take turns), enough for every kind of refusal.
+    const r = runCli(['demo', '-d', join(tmp.dir, 'city'), '--port', '0', '--duration', '8', '--residents', '25', '--meters', '20', '--rate', '60', '--json'], { CITYTRUST_LOG_LEVEL: 'error' });
     assert.equal(r.status, 0, r.stderr);
     const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as { startupSeconds: number; auditEvents: number; stats: Record<string, number>; report: string[]; adminToken: string };
     assert.ok(report.startupSeconds < 30, `started in ${report.startupSeconds} s`);
@@ -25,7 +26,19 @@ describe('citytrust demo', () => {
     assert.equal(report.stats['taps.revocation_enforced'], 1, 'the revoked ticket was refused at the next gate with REVOKED');
     assert.ok((report.stats['taps.denied.REVOKED'] ?? 0) >= 1);
     assert.equal(report.stats['taps.errors'] ?? 0, 0);
-    assert.ok(report.report.some((l) => /^taps: \d+ \(\d+ granted; denied: .*REVOKED \d+/.test(l)), report.report.join('\n'));
+    // Denials for the right reasons, each decided by the reader (or declined by the wallet).
+    for (const reason of ['EXPIRED', 'OUTSIDE_SCHEDULE', 'ATTRIBUTE_MISSING', 'USES_EXHAUSTED', 'ANTI_PASSBACK', 'STATUS_STALE', 'TAP_NO_MATCHING_CREDENTIAL']) {
+      assert.ok((report.stats[`taps.denied.${reason}`] ?? 0) >= 1, `no tap was refused with ${reason}: ${JSON.stringify(report.stats)}`);
+    }
+    const denied = Object.entries(report.stats).filter(([k]) => k.startsWith('taps.denied.'));
+    const noMatch = report.stats['taps.denied.TAP_NO_MATCHING_CREDENTIAL'] ?? 0;
+    assert.ok(noMatch * 2 < denied.reduce((s, [, v]) => s + v, 0), 'most refusals have a specific reason');
+    // The real paths: events uploaded over HTTP, the revocation pushed over server-sent events.
+    assert.equal(report.stats['readers.events_uploaded'], report.stats['taps.total'], 'every tap event reached the server');
+    assert.ok((report.stats['readers.status_pushes'] ?? 0) >= 1, 'the new status list reached readers through the push channel');
+    assert.ok((report.stats['revocation.readers_online'] ?? 0) >= 3);
+    assert.equal(report.stats['revocation.readers_reached'], report.stats['revocation.readers_online'], 'every online metro reader got the revocation pushed');
+    assert.ok(report.report.some((l) => /^taps: \d+ at \d+\/s \(target 60\/s.*\) \(\d+ granted; denied: .*REVOKED \d+/.test(l)), report.report.join('\n'));
     assert.ok((report.stats['meters.readings'] ?? 0) >= 20, 'meters sent readings that were stored');
     assert.equal(report.stats['meters.errors'] ?? 0, 0);
     assert.equal(report.stats['meters.alerts.tamper'], 1, 'the tampered meter signed a tamper event that was stored');

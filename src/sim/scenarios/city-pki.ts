@@ -28,6 +28,11 @@ export function demoFleet(o: Pick<SimOptions, 'residents' | 'meters'>): FleetDev
   add('metro', 'gate', 'gate', 2 * scale, (i) => `station-${i % 2 === 0 ? 'b' : 'a'}`, 'fare gate');
   add('metro', 'validator', 'reader', scale, (i) => `train-${i}`, 'on-train validator');
   add('campus', 'door', 'reader', 2 * scale, () => 'campus', 'door reader');
+  // Readers where people get refused for a reason of their own (src/sim/scenarios/taps.ts).
+  out.push({ tenant: 'metro', id: 'gate-stadium', type: 'gate', site: 'stadium', label: 'stadium gate (anti-passback)' });
+  out.push({ tenant: 'metro', id: 'validator-c', type: 'reader', site: 'train-c', label: 'validator on the zone C line' });
+  out.push({ tenant: 'metro', id: 'validator-tunnel', type: 'reader', site: 'tunnel', label: 'validator in the tunnel (no status push)' });
+  out.push({ tenant: 'campus', id: 'door-lab', type: 'reader', site: 'campus', label: 'staff-only lab door' });
   add('buildings', 'door', 'reader', 3, () => 'city-hall', 'door reader');
   add('carshare', 'car', 'vehicle', scale, () => 'fleet', 'shared car');
   add('utility', 'meter', 'meter', o.meters, (i) => `district-${1 + (i % 4)}`, 'smart meter');

@@ -3,10 +3,12 @@
  * through the city meters CA with a one-time bootstrap token, pinning the utility's head-end
  * keys, sending signed and encrypted readings to the ingest; then an operator (or an attacker
  * holding an operator token) asks to disconnect every meter at once and the blackout guard
- * refuses it. Readings go to the ingest in-process (the MQTT leg is not simulated here).
+ * refuses it. Every frame travels as a real meter's does: published QoS 1 on the meter's up
+ * topic of the embedded MQTT broker (MeterMqttClient), which hands it to the ingest and
+ * acknowledges it (PUBACK) once it is stored.
  */
 import { CityTrustError } from '../../core/errors.ts';
-import { MemoryMeterStorage, SimulatedMeter } from '../../metering/meter.ts';
+import { MemoryMeterStorage, MeterMqttClient, SimulatedMeter } from '../../metering/meter.ts';
 import { TAMPER_REASONS } from '../../metering/payload.ts';
 import type { Scenario, World } from '../types.ts';
 import { demoFleet, SIM_ACTOR } from './city-pki.ts';
@@ -15,14 +17,17 @@ const TENANT = 'utility';
 const TAMPER_REASON = TAMPER_REASONS[0];
 
 export function metersScenario(intervalMs = 2000): Scenario {
-  const meters: SimulatedMeter[] = [];
+  const meters: MeterMqttClient[] = [];
+  const links: MeterMqttClient[] = [];
   let timer: NodeJS.Timeout | undefined;
   let guardTimer: NodeJS.Timeout | undefined;
   let guard = '';
-  const submit = async (w: World, m: SimulatedMeter, frame: Uint8Array, counter: string) => {
-    const r = await w.ctx.metering.ingest.submit(TENANT, m.meterId, frame);
-    if (r.status === 'stored') w.stats.inc(counter);
-    else w.stats.inc(`meters.rejected.${r.status}`);
+  let inflight: Promise<unknown> = Promise.resolve();
+  /** Publishes a frame; the embedded broker acknowledges it once the ingest has handled it. */
+  const submit = async (w: World, m: MeterMqttClient, frame: Uint8Array | undefined, counter: string) => {
+    if (!frame) return;
+    await m.send(frame);
+    w.stats.inc(counter);
   };
   return {
     name: 'meters',
@@ -31,6 +36,7 @@ export function metersScenario(intervalMs = 2000): Scenario {
       // The command path needs a broker; the demo runs the embedded one on a free local port.
       const mqtt = await m8.startTransport({ ...w.ctx.config.mqtt, url: undefined, embedded: true, host: '127.0.0.1', port: 0, tls: false });
       w.say(`  MQTT:           ${mqtt.kind}${mqtt.url ? ` ${mqtt.url}` : ''}`);
+      if (!mqtt.url) throw new Error('the embedded MQTT broker did not start');
       for (const d of demoFleet(w.options).filter((x) => x.type === 'meter')) {
         try {
           await m8.meters.register({ tenant: TENANT, id: d.id, district: d.site, class: 'residential', customer: { name: `Customer ${d.id}`, address: `${d.id} Main Street`, protected: false } }, SIM_ACTOR);
@@ -44,14 +50,17 @@ export function metersScenario(intervalMs = 2000): Scenario {
         const token = await w.ctx.bootstrap.create(TENANT, TENANT, d.id, SIM_ACTOR);
         m.installCertificate((await w.ctx.pki.enroll(m.csr(), token.token, d.id)).der);
         m.trustHeadEnd(await m8.keys.headEndInfo(TENANT));
-        await submit(w, m, m.establishKey(), 'meters.keys_established');
-        meters.push(m);
+        const link = await MeterMqttClient.connect(m, { url: mqtt.url, keepaliveSeconds: 60 });
+        links.push(link);
+        await link.establishKey();
+        w.stats.inc('meters.keys_established');
+        meters.push(link);
       }
-      w.say(`  meters:         ${meters.length} meters enrolled through the meters CA this run, session keys established`);
+      w.say(`  meters:         ${meters.length} meters enrolled through the meters CA this run, connected to the broker, session keys established over MQTT`);
     },
     async start(w: World) {
       const tick = () => {
-        void Promise.all(meters.map((m) => submit(w, m, m.reading(), 'meters.readings'))).catch(() => w.stats.inc('meters.errors'));
+        inflight = Promise.all(meters.map((m) => submit(w, m, m.meter.reading(), 'meters.readings'))).catch(() => w.stats.inc('meters.errors'));
       };
       timer = setInterval(tick, intervalMs);
       timer.unref();
@@ -59,12 +68,15 @@ export function metersScenario(intervalMs = 2000): Scenario {
         // Someone pries the last meter's cover open: it reports, signed, then wipes its keys.
         const victim = meters.pop();
         if (victim) {
-          const frame = victim.tamper(TAMPER_REASON);
-          if (victim.phase === 'wiped') w.stats.inc('meters.zeroized');
-          const done = frame ? submit(w, victim, frame, 'meters.alerts.tamper') : Promise.resolve();
-          void done.then(() => w.say(`  tamper:         ${victim.meterId} cover opened; signed tamper event ${w.stats.get('meters.alerts.tamper') ? 'stored as an alert' : 'NOT stored'}; meter keys ${victim.phase}`), () => w.stats.inc('meters.errors'));
+          const frame = victim.meter.tamper(TAMPER_REASON);
+          if (victim.meter.phase === 'wiped') w.stats.inc('meters.zeroized');
+          const done = submit(w, victim, frame, 'meters.tamper_sent').then(async () => {
+            const alerts = await w.ctx.metering.alerts(null, TENANT, { meterId: victim.meter.meterId, kind: 'METER_TAMPER' });
+            if (alerts.length > 0) w.stats.inc('meters.alerts.tamper');
+          });
+          void done.then(() => w.say(`  tamper:         ${victim.meter.meterId} cover opened; signed tamper event over MQTT ${w.stats.get('meters.alerts.tamper') ? 'stored as an alert' : 'NOT stored'}; meter keys ${victim.meter.phase}`), () => w.stats.inc('meters.errors'));
         }
-        const ids = meters.map((m) => m.meterId);
+        const ids = meters.map((m) => m.meter.meterId);
         if (ids.length === 0) return;
         m8request(w, ids).then(
           (code) => {
@@ -77,10 +89,12 @@ export function metersScenario(intervalMs = 2000): Scenario {
       }, intervalMs);
       guardTimer.unref();
     },
-    summary: (w) => [`meters: ${w.stats.get('meters.readings')} readings stored from ${meters.length} meters; ${w.stats.get('meters.zeroized')} tampered meter zeroized${guard ? `; mass disconnect: ${guard}` : ''}`],
+    summary: (w) => [`meters: ${w.stats.get('meters.readings')} readings stored from ${meters.length} meters over MQTT; ${w.stats.get('meters.zeroized')} tampered meter zeroized${guard ? `; mass disconnect: ${guard}` : ''}`],
     async stop() {
       if (timer) clearInterval(timer);
       if (guardTimer) clearTimeout(guardTimer);
+      await inflight;
+      await Promise.allSettled(links.map((l) => l.close()));
     },
   };
 }

@@ -54,11 +54,12 @@ export async function runVaultDrill(w: World): Promise<DrillResult> {
 export function vaultDrillScenario(delayMs = 3000): Scenario {
   let result: DrillResult | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
   return {
     name: 'vault-drill',
     async start(w: World) {
       timer = setTimeout(() => {
-        runVaultDrill(w).then(
+        running = runVaultDrill(w).then(
           (r) => {
             result = r;
             w.stats.inc('vault.drills');
@@ -72,6 +73,8 @@ export function vaultDrillScenario(delayMs = 3000): Scenario {
     summary: () => (result ? [`vault drill: zeroized in ${result.totalMs.toFixed(1)} ms, ${result.keyFilesLeft} key files left`] : []),
     async stop() {
       if (timer) clearTimeout(timer);
+      // A drill under way finishes (its vault is closed and its files wiped) before the city stops.
+      await running;
     },
   };
 }
