@@ -6,6 +6,7 @@ export interface Metrics {
   httpRequests: Counter<'method' | 'route' | 'status'>;
   httpDuration: Histogram<'method' | 'route'>;
   auditSize: Gauge;
+  meterFramesStored: Gauge;
 }
 
 export function createMetrics(): Metrics {
@@ -22,5 +23,6 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
     auditSize: new Gauge({ name: 'citytrust_audit_log_size', help: 'Events in the audit log', registers: [registry] }),
+    meterFramesStored: new Gauge({ name: 'citytrust_meter_frames_stored', help: 'Meter frames this server instance stored since it started (the ingest rate is its slope)', registers: [registry] }),
   };
 }

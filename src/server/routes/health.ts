@@ -23,6 +23,7 @@ export function healthRoutes(app: FastifyInstance, ctx: AppContext, metrics: Met
 
   app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics (text exposition format).' }, config: { rateLimit: false } }, async (_req, reply) => {
     metrics.auditSize.set(await ctx.audit.size());
+    metrics.meterFramesStored.set(ctx.metering.ingest.stats.stored);
     void reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });
