@@ -12,10 +12,20 @@
  *    responder certificate issued by the same issuing CA) under the same load. The generator
  *    speaks HTTP/1.1 over raw sockets because openssl's responder answers HTTP/1.0 and closes
  *    every connection, which autocannon cannot count; it reconnects when a server closes.
+ *    When `wrk` is installed (apt: wrk) it is the load generator instead — C, epoll, two
+ *    threads, a Lua script cycling the same request bodies and counting the same way — since
+ *    a generator written in Node saturates before a Node server does (`--generator node`
+ *    forces the worker-thread one).
+ * 3. The ceiling: a bare `node:http` server in its own process answering every POST with one
+ *    fixed OCSP response of the same size, under the same generator in the same rounds. No
+ *    Node responder can beat it on this machine, so `ocsp_vs_node_ceiling` says how much of
+ *    the gap to openssl is ours and `node_ceiling_vs_openssl` bounds what any Node responder
+ *    could reach against openssl here.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, sign as nodeSign, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, connect } from 'node:net';
@@ -41,8 +51,11 @@ const SECONDS = argValue('seconds', 5);
 const CONNECTIONS = argValue('connections', 64);
 const CONCURRENCY = 16;
 const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;
+const CEILING_FLAG = '--node-http-ceiling';
+const generatorArg = process.argv.indexOf('--generator');
+const WRK = isMainThread && !process.argv.includes(CEILING_FLAG) && (generatorArg < 0 || process.argv[generatorArg + 1] === 'wrk') && spawnSync('wrk', ['-v']).error === undefined;
 
-const dir = isMainThread ? mkdtempSync(join(tmpdir(), 'citytrust-bench-pki-')) : '';
+const dir = isMainThread && !process.argv.includes(CEILING_FLAG) ? mkdtempSync(join(tmpdir(), 'citytrust-bench-pki-')) : '';
 const dataDir = join(dir, 'data');
 const f = (n: string) => join(dir, n);
 const figures: Record<string, number> = {};
@@ -141,7 +154,64 @@ async function generate(o: { host: string; port: number; path: string; bodies: B
   return { ok, bad, reconnects, seconds: (performance.now() - started) / 1000 };
 }
 
+/** The same load through wrk: bodies from files, every answer checked as `generate` does (Lua). */
+const WRK_SCRIPT = `
+-- wrk probes the address with a connection it closes unused; openssl 3.0's responder then spins
+-- on that socket's EOF and never answers again. Resolve without the probe.
+wrk.resolve = function(host, service) wrk.addrs = wrk.lookup(host, service) end
+local reqs, n, idx = {}, 0, 0
+init = function(args)
+  n = tonumber(args[2])
+  for i = 1, n do
+    local f = assert(io.open(args[3] .. "/req" .. i .. ".der", "rb"))
+    local b = f:read("*a")
+    f:close()
+    reqs[i] = wrk.format("POST", args[1], { ["Content-Type"] = "application/ocsp-request" }, b)
+  end
+  idx = math.random(n)
+end
+ok, bad = 0, 0
+request = function()
+  idx = idx % n + 1
+  return reqs[idx]
+end
+response = function(status, headers, body)
+  local st = string.find(body, "\\10\\1", 1, true)
+  if status == 200 and st and st <= 5 and string.byte(body, st + 2) == 0 then ok = ok + 1 else bad = bad + 1 end
+end
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+done = function(summary, latency, requests)
+  local o, b = 0, 0
+  for _, t in ipairs(threads) do o = o + t:get("ok"); b = b + t:get("bad") end
+  io.write(string.format('{"ok":%d,"bad":%d,"us":%d,"connect_errors":%d}\\n', o, b, summary.duration, summary.errors.connect))
+end
+`;
+
+function loadWrk(url: string): { rps: number; bad: number; reconnects: number } {
+  const u = new URL(url);
+  const out = execFileSync('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '-s', f('ocsp.lua'), `http://${u.host}/`, '--', u.pathname, '200', dir], { encoding: 'utf8', timeout: (SECONDS + 30) * 1000 });
+  const line = out.split('\n').find((l) => l.startsWith('{"ok"'));
+  if (!line) throw new Error(`wrk gave no result: ${out}`);
+  const r = JSON.parse(line) as { ok: number; bad: number; us: number };
+  return { rps: r.ok / (r.us / 1e6), bad: r.bad, reconnects: 0 };
+}
+
+/** The ceiling (child process): node:http answering every POST with one fixed body, nothing else. */
+function ceilingServer(bodyFile: string): void {
+  const body = readFileSync(bodyFile);
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/ocsp-response', 'content-length': body.length, 'cache-control': 'no-cache' });
+      res.end(body);
+    });
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ listening: `http://127.0.0.1:${(server.address() as { port: number }).port}` })}\n`));
+}
+
 async function load(url: string, bodies: Buffer[]): Promise<{ rps: number; bad: number; reconnects: number }> {
+  if (WRK) return loadWrk(url);
   const u = new URL(url);
   const w = new Worker(new URL(import.meta.url), { workerData: { host: u.hostname, port: Number(u.port), path: u.pathname, bodies, connections: CONNECTIONS, seconds: SECONDS } });
   const r = await new Promise<{ ok: number; bad: number; reconnects: number; seconds: number }>((resolve, reject) => {
@@ -159,6 +229,8 @@ async function postOnce(url: string, body: Buffer): Promise<number> {
 
 if (!isMainThread) {
   parentPort!.postMessage(await generate(workerData as Parameters<typeof generate>[0]));
+} else if (process.argv.includes(CEILING_FLAG)) {
+  ceilingServer(process.argv[process.argv.indexOf(CEILING_FLAG) + 1]!);
 } else try {
   // ---- 1. issuance ----
   const config = loadConfig({ env: {}, overrides: { dataDir, 'vault.devUnseal': true } });
@@ -231,18 +303,29 @@ if (!isMainThread) {
   writeFileSync(f('index.txt.attr'), 'unique_subject = no\n');
   await closeContext(ctx);
 
+  // Request bodies and the Lua script for wrk.
+  bodies.forEach((b, i) => writeFileSync(f(`req${i + 1}.der`), b));
+  writeFileSync(f('ocsp.lua'), WRK_SCRIPT);
+
   // Our responder: `citytrust serve` as a child process.
   const ours = spawn(process.execPath, [CLI, 'serve', '-d', dataDir, '--port', '0', '--json'], { env: { ...process.env, CITYTRUST_VAULT_DEV_UNSEAL: 'true', CITYTRUST_LOG_LEVEL: 'error' }, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    ours.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const line = buf.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve((JSON.parse(line) as { listening: string }).listening);
+  const listening = (child: ChildProcess) =>
+    new Promise<string>((resolve, reject) => {
+      let buf = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const line = buf.split('\n').find((l) => l.startsWith('{'));
+        if (line) resolve((JSON.parse(line) as { listening: string }).listening);
+      });
+      child.once('exit', (c) => reject(new Error(`server exited ${c}`)));
     });
-    ours.once('exit', (c) => reject(new Error(`server exited ${c}`)));
-  });
+  const url = await listening(ours);
   if ((await postOnce(`${url}/pki/ocsp`, bodies[1]!)) !== 0) throw new Error('our responder did not answer successfully');
+  // The ceiling: bare node:http with one of our responses (same size) as its fixed answer.
+  const sample = Buffer.from(await (await fetch(`${url}/pki/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: new Uint8Array(bodies[1]!) })).arrayBuffer());
+  writeFileSync(f('ceiling.der'), sample);
+  const ceiling = spawn(process.execPath, [new URL(import.meta.url).pathname, CEILING_FLAG, f('ceiling.der')], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  const ceilingUrl = await listening(ceiling);
   // openssl's responder (one process, as `openssl ocsp -index … -port` runs by default), up beside ours.
   const port = await freePort();
   const ossl = spawn('openssl', ['ocsp', '-index', f('index.txt'), '-port', String(port), '-rsigner', f('rsigner.pem'), '-rkey', f('rsigner.key'), '-CA', f('ca.pem'), '-nmin', '60', '-ignore_err'], { stdio: 'ignore', cwd: dir, detached: true });
@@ -263,6 +346,7 @@ if (!isMainThread) {
   const totals = { ours: { bad: 0, reconnects: 0 }, openssl: { bad: 0, reconnects: 0 } };
   figures.ocsp_citytrust_per_s = 0;
   figures.ocsp_openssl_per_s = 0;
+  figures.ocsp_node_http_ceiling_per_s = 0;
   for (let r = 0; r < rounds; r++) {
     progress(`round ${r + 1}/${rounds}: citytrust at ${url}`);
     const a = await load(`${url}/pki/ocsp`, bodies);
@@ -274,9 +358,14 @@ if (!isMainThread) {
     figures.ocsp_openssl_per_s = Math.max(figures.ocsp_openssl_per_s, o.rps);
     totals.openssl.bad += o.bad;
     totals.openssl.reconnects += o.reconnects;
+    progress(`round ${r + 1}/${rounds}: bare node:http at ${ceilingUrl}`);
+    const c = await load(`${ceilingUrl}/pki/ocsp`, bodies);
+    figures.ocsp_node_http_ceiling_per_s = Math.max(figures.ocsp_node_http_ceiling_per_s, c.rps);
   }
   notes.push(`citytrust: ${totals.ours.bad} answers not successful, ${totals.ours.reconnects} reconnects`);
-  notes.push(`openssl: ${totals.openssl.bad} answers not successful, ${totals.openssl.reconnects} reconnects (it closes every connection)`);
+  notes.push(`openssl: ${totals.openssl.bad} answers not successful${WRK ? '' : `, ${totals.openssl.reconnects} reconnects`} (it answers HTTP/1.0 and closes every connection)`);
+  notes.push(`load generator: ${WRK ? 'wrk -t2' : 'node worker thread (raw sockets)'}, ${CONNECTIONS} connections`);
+  await stop(ceiling);
   await stop(ours);
   await stop(ossl);
 
@@ -289,6 +378,8 @@ if (!isMainThread) {
         issue_vs_raw_floor: figures.issue_store_per_s! / figures.raw_sign_insert_per_s!,
         ocsp_vs_goal_10000: figures.ocsp_citytrust_per_s! / 10_000,
         ocsp_vs_openssl: figures.ocsp_citytrust_per_s! / figures.ocsp_openssl_per_s!,
+        ocsp_vs_node_ceiling: figures.ocsp_citytrust_per_s! / figures.ocsp_node_http_ceiling_per_s!,
+        node_ceiling_vs_openssl: figures.ocsp_node_http_ceiling_per_s! / figures.ocsp_openssl_per_s!,
       },
     },
     [`${CERTS - warm} certificates from P-256 CSRs, ${CONCURRENCY} in flight; OCSP: ${CONNECTIONS} connections, best of 3 alternating ${SECONDS}s rounds each, 200 distinct requests without nonce, 1-in-200 revoked`, ...notes],

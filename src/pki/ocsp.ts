@@ -149,6 +149,12 @@ export class OcspResponder {
   readonly #signerFor: (ca: CaRecord) => Promise<OcspSigner>;
   readonly #cache = new Map<string, CacheEntry>();
   readonly #keysBySerial = new Map<string, Set<string>>();
+  /**
+   * Request bytes (latin1) → CertID cache key, for requests answered from the cache. Clients
+   * repeat byte-identical requests, so the hot path can skip parsing; the entry it leads to is
+   * the same one, with the same freshness rules, and a dropped entry is simply a miss.
+   */
+  readonly #byRequest = new Map<string, string>();
   /** Serials whose status is being read and signed; `dirty` when the serial changed meanwhile (the answer is then not cached). */
   readonly #reading = new Map<string, { dirty: boolean; n: number }>();
 
@@ -174,6 +180,24 @@ export class OcspResponder {
   clear(): void {
     this.#cache.clear();
     this.#keysBySerial.clear();
+    this.#byRequest.clear();
+  }
+
+  /**
+   * The cached answer to a byte-identical earlier request, synchronously, or undefined (then
+   * `respond` decides). A hit must be as fresh as `respond` would require: within half its
+   * validity and within `ocspRecheckSeconds` of its last status check; anything else is a miss.
+   */
+  respondCached(der: Uint8Array): OcspAnswer | undefined {
+    if (der.length > OCSP_MAX_REQUEST_BYTES) return undefined;
+    const certIdKey = this.#byRequest.get(Buffer.from(der.buffer, der.byteOffset, der.length).toString('latin1'));
+    if (certIdKey === undefined) return undefined;
+    const e = this.#cache.get(certIdKey);
+    if (!e) return undefined;
+    const now = this.#clock.now();
+    const halfLife = (this.#settings.ocspMinutes * 60_000) / 2;
+    if (now >= e.producedAt + halfLife || now >= e.checkedAt + this.#settings.ocspRecheckSeconds * 1000) return undefined;
+    return { der: e.der, maxAge: Math.max(0, Math.floor((e.producedAt + halfLife - now) / 1000)) };
   }
 
   get cacheSize(): number {
@@ -199,7 +223,15 @@ export class OcspResponder {
       // One response has one signer: the delegated responder of one CA (§4.2.2.2).
       if (cas.some((c) => c.id !== cas[0]!.id)) return { der: ocspErrorResponse(OCSP_STATUS.malformedRequest), code: 'PKI_OCSP_UNSUPPORTED' };
       const ca = cas[0]!;
-      if (req.certIds.length === 1 && !req.nonceExtnValue) return await this.#cached(ca, req.certIds[0]!);
+      if (req.certIds.length === 1 && !req.nonceExtnValue) {
+        const answer = await this.#cached(ca, req.certIds[0]!);
+        const key = Buffer.from(req.certIds[0]!.raw).toString('latin1');
+        if (this.#cache.has(key)) {
+          if (this.#byRequest.size >= MAX_CACHE) this.#byRequest.clear();
+          this.#byRequest.set(Buffer.from(der.buffer, der.byteOffset, der.length).toString('latin1'), key);
+        }
+        return answer;
+      }
       const rows = await Promise.all(req.certIds.map((c) => this.#status(ca, c.serial)));
       const now = this.#clock.now();
       const resp = await this.#sign(ca, req.certIds.map((c, k) => ({ certId: c.raw, row: rows[k]! })), now, req.nonceExtnValue);

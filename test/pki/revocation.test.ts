@@ -134,6 +134,33 @@ describe('the OCSP responder', () => {
     assert.throws(() => validateChain(c.der, { anchors: [pem(c.chainPem[1]!)], intermediates: [issuer], time: p.clock.now(), revocation: { ocsp: [n.der], crls: [rootCrl], ocspNonce: new Uint8Array(16) } }), { code: 'PKI_CHAIN_OCSP_INVALID' });
   });
 
+  it('answers a byte-identical repeat from the cache without parsing, and misses once the answer is revoked, stale or due a status check', async (t) => {
+    const p = await openPki(t, { ocspRecheckSeconds: 5 });
+    const c = await enrolled(p);
+    const req = ocspRequest(c.der, pem(c.chainPem[0]!));
+    assert.equal(p.pki.ocsp.respondCached(req), undefined, 'nothing cached before the first answer');
+    const first = await p.pki.ocspRespond(req);
+    assert.deepEqual(p.pki.ocsp.respondCached(req)?.der, first.der);
+    // A nonce request is never answered from the cache.
+    const withNonce = ocspRequest(c.der, pem(c.chainPem[0]!), { nonce: new Uint8Array(8).fill(1) });
+    await p.pki.ocspRespond(withNonce);
+    assert.equal(p.pki.ocsp.respondCached(withNonce), undefined);
+    // Due a status re-check: the slow path re-reads the store, then the hot path serves again.
+    p.clock.advance(5000);
+    assert.equal(p.pki.ocsp.respondCached(req), undefined);
+    await p.pki.ocspRespond(req);
+    assert.deepEqual(p.pki.ocsp.respondCached(req)?.der, first.der);
+    // Revoked here: the cached good answer is gone at once.
+    await p.pki.revoke(null, c.serial, 'keyCompromise', 'test');
+    assert.equal(p.pki.ocsp.respondCached(req), undefined);
+    const revoked = await p.pki.ocspRespond(req);
+    assert.equal(ocspStatus(revoked.der).cert, 'revoked');
+    assert.equal(ocspStatus(p.pki.ocsp.respondCached(req)!.der).cert, 'revoked');
+    // Garbage and oversized bodies are simply misses.
+    assert.equal(p.pki.ocsp.respondCached(new Uint8Array(5000)), undefined);
+    assert.equal(p.pki.ocsp.respondCached(Uint8Array.of(1, 2, 3)), undefined);
+  });
+
   it('re-signs a cached answer after half its validity', async (t) => {
     const p = await openPki(t, { ocspMinutes: 10 });
     const c = await enrolled(p);

@@ -133,6 +133,9 @@ function installOcspFastPath(server: Server, pki: Pki): void {
       req.on('end', () => {
         if (size > OCSP_MAX_REQUEST_BYTES) return reply(res, malformed(), false);
         const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        // A byte-identical repeat of a cached request is answered at once, without a promise.
+        const hit = pki.ocsp.respondCached(body);
+        if (hit) return reply(res, hit, false);
         void pki.ocspRespond(new Uint8Array(body.buffer, body.byteOffset, body.length)).then((a) => reply(res, a, false), () => reply(res, malformed(), false));
       });
       return;
@@ -140,6 +143,8 @@ function installOcspFastPath(server: Server, pki: Pki): void {
     if (req.method === 'GET' && url.startsWith('/pki/ocsp/')) {
       const der = decodeGetRequest(url.slice('/pki/ocsp/'.length));
       if (!der) return reply(res, malformed(), true);
+      const hit = pki.ocsp.respondCached(der);
+      if (hit) return reply(res, hit, true);
       void pki.ocspRespond(der).then((a) => reply(res, a, true), () => reply(res, malformed(), true));
       return;
     }
