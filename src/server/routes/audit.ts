@@ -17,7 +17,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
         summary: 'The latest signed checkpoint (C2SP signed-note) and the log verifier key.',
         security: bearer,
         response: {
-          200: { type: 'object', properties: { size: { type: 'integer' }, root: b64, note: { type: 'string' }, origin: { type: 'string' }, keyName: { type: 'string' }, publicKey: b64 } },
+          200: { type: 'object', properties: { size: { type: 'integer' }, root: b64, note: { type: 'string' }, origin: { type: 'string' }, keyName: { type: 'string' }, publicKey: b64, createdAt: { type: ['integer', 'null'], description: 'When the checkpoint was signed (ms since the epoch; null before the first)' } } },
           ...errorResponses,
         },
       },
@@ -33,6 +33,7 @@ export function auditRoutes(app: FastifyInstance, ctx: AppContext): void {
         origin: ctx.audit.origin,
         keyName: v.name,
         publicKey: toBase64(v.publicKey),
+        createdAt: c?.createdAt ?? null,
       };
     },
   );
