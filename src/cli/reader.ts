@@ -1,6 +1,6 @@
 /**
  * `citytrust reader`: readers as the server sees them (list, events, stats), and a software reader
- * on this machine (init, enroll, refresh, upload, tap, status) with its state in --dir.
+ * on this machine (init, enroll, refresh, upload, online, tap, status) with its state in --dir.
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
@@ -8,7 +8,7 @@ import { systemClock } from '../core/clock.ts';
 import { CityTrustError } from '../core/errors.ts';
 import { fromBase64Url } from '../core/bytes.ts';
 import { createCsr, enroll, initReaderHome, openReaderHome } from '../reader/index.ts';
-import { TcpReaderLink } from '../tap/index.ts';
+import { TcpReaderLink, WebSocketReaderLink } from '../tap/index.ts';
 import { ReaderIngest } from '../server/routes/reader-ingest.ts';
 import type { AppContext } from '../server/context.ts';
 import { action, out, table, withCommon, withContext, type GlobalOptions } from './common.ts';
@@ -131,16 +131,47 @@ export function readerCommand(): Command {
       ),
   );
   cmd.addCommand(
+    withDir(withCommon(new Command('online')))
+      .description('stay online until interrupted: refresh the trust cache when due, upload queued events, listen to status pushes; back off while the server is unreachable')
+      .option('--upload-every <seconds>', 'pause between rounds while things work', '10')
+      .option('--refresh-every <seconds>', 'trust cache refresh interval', '300')
+      .action(
+        action(async (o: DirOptions & { uploadEvery: string; refreshEvery: string }) => {
+          const uploadEveryMs = (uint(o.uploadEvery, '--upload-every') as number) * 1000;
+          const refreshEveryMs = (uint(o.refreshEvery, '--refresh-every') as number) * 1000;
+          if (uploadEveryMs < 1000 || refreshEveryMs < 1000) throw new CityTrustError('INPUT_INVALID', 'intervals are at least 1 second');
+          const home = openReaderHome(o.dir, systemClock);
+          const stop = new AbortController();
+          const onSignal = (): void => stop.abort();
+          process.once('SIGINT', onSignal);
+          process.once('SIGTERM', onSignal);
+          try {
+            await home.online().run(stop.signal, {
+              uploadEveryMs,
+              refreshEveryMs,
+              onError: (e) => process.stderr.write(`${e.code}: ${e.message}\n`),
+              onUpdate: (u) => process.stderr.write(`${u instanceof CityTrustError ? `${u.code}: ${u.message}` : `status lists updated ${u.statusLists.updated}`}\n`),
+            });
+          } finally {
+            process.off('SIGINT', onSignal);
+            process.off('SIGTERM', onSignal);
+          }
+          out(o, { stopped: true, queuedEvents: home.queue.size }, () => `stopped; ${home.queue.size} events still queued`);
+        }),
+      ),
+  );
+  cmd.addCommand(
     withDir(withCommon(new Command('tap')))
-      .description('run one tap against a wallet listening on TCP (development and demos)')
-      .requiredOption('--wallet <host:port>', 'the wallet process address')
+      .description('run one tap against a wallet listening on TCP (host:port) or WebSocket (ws://…) (development and demos)')
+      .requiredOption('--wallet <host:port|ws-url>', 'the wallet process address')
       .option('--resource <resource>', 'one of the configured resources (default: the first)')
       .action(
         action(async (o: DirOptions & { wallet: string; resource?: string }) => {
+          const ws = /^wss?:\/\/\S+$/.test(o.wallet);
           const m = /^([^:]+):(\d{1,5})$/.exec(o.wallet);
-          if (!m) throw new CityTrustError('INPUT_INVALID', '--wallet is host:port');
+          if (!m && !ws) throw new CityTrustError('INPUT_INVALID', '--wallet is host:port or a ws:// URL');
           const home = openReaderHome(o.dir, systemClock);
-          const link = await TcpReaderLink.connect(Number(m[2]), m[1]);
+          const link = ws ? await WebSocketReaderLink.connect(o.wallet) : await TcpReaderLink.connect(Number(m![2]), m![1]);
           try {
             const t = await home.reader().tap(link, o.resource !== undefined ? { resource: o.resource } : {});
             out(o, { allow: t.allow, reason: t.reason, code: t.code ?? null, by: t.by, seq: t.event.seq }, () => `${t.allow ? 'GRANTED' : `DENIED ${t.reason}`} (by ${t.by}, event ${t.event.seq})`);

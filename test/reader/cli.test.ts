@@ -3,7 +3,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, startServer } from '../helpers/cli.ts';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { systemClock } from '../../src/core/clock.ts';
+import { openReaderHome } from '../../src/reader/index.ts';
+import { CLI, runCli, startServer } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 function ok(args: string[]): string {
@@ -47,5 +51,28 @@ describe('citytrust reader', () => {
     assert.notEqual(status.trustListIat, null);
     const list = JSON.parse(ok(['reader', 'list', '--tenant', 'acme', '--json', '-d', data])) as { id: string; site: string }[];
     assert.deepEqual(list.map((r) => [r.id, r.site]), [['door-12', 'hq']]);
+
+    // Decisions taken offline wait in the queue; `reader online` uploads them and stops cleanly on SIGTERM.
+    const queued = openReaderHome(home, systemClock).queue;
+    for (let i = 0; i < 3; i++) queued.append({ at: systemClock.now(), site: 'hq', allow: true, reason: 'GRANTED', by: 'reader', resource: 'door:hq/floor3/d12' });
+    const online = spawn(process.execPath, [CLI, 'reader', 'online', '--dir', home, '--upload-every', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => online.kill('SIGKILL'));
+    let stdout = '';
+    let stderr = '';
+    online.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    online.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const seen = async (): Promise<number> => {
+      const res = await fetch(`${url}/v1/readers/door-12/events?tenant=acme`, { headers: { authorization: `Bearer ${admin}` } });
+      assert.equal(res.status, 200);
+      return ((await res.json()) as unknown[]).length;
+    };
+    while ((await seen()) < 3) {
+      assert.equal(online.exitCode, null, `reader online exited early: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    online.kill('SIGTERM');
+    const [code, signal] = (await once(online, 'exit')) as [number | null, string | null];
+    assert.equal(code, 0, `exit ${code} ${signal}: ${stderr}`);
+    assert.match(stdout, /stopped; 0 events still queued/);
   });
 });
