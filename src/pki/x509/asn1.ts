@@ -3,6 +3,12 @@
  * ASN.1 library spends ~1.4 ms building one certificate here; writing the few structures we
  * issue directly is ~50 times faster and leaves no encoding choice to a library. Every writer
  * emits DER (X.690 §10): definite minimal lengths, minimal INTEGERs, no trailing bits.
+ *
+ * CONVENTIONS prefer @peculiar/x509 and @peculiar/asn1-*; they stay the reference: the
+ * device-side validator parses with @peculiar/asn1-x509, and test/pki/x509-crosscheck.test.ts
+ * reads our certificates, CRLs, OCSP responses and CSRs back with @peculiar/x509,
+ * @peculiar/asn1-ocsp and OpenSSL (node:crypto; test/interop: the openssl CLI). Only the
+ * server's hot paths (issuing ≥ 1,000/s, OCSP ≥ 10,000/s) write and read DER here.
  */
 import { CityTrustError, type ErrorCode } from '../../core/errors.ts';
 import { readTlv, type Tlv } from './der.ts';
