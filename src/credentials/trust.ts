@@ -7,11 +7,11 @@
  * so the PKI root signs once and stays out of the daily signing path. A device that pinned the
  * credential root key itself (before the PKI existed) keeps working: the list is signed by it.
  *
- * An issuer certificate is a CWT in a COSE_Sign1 signed by the city root key, typed
+ * An issuer certificate is a CWT in a COSE_Sign1 signed by the credential root key, typed
  * `application/ct-issuer+cwt` (RFC 9596 `typ`, header 16), binding a tenant to one issuer key and
- * the one algorithm it signs with. A trust list is a CWT signed by the same root, typed
+ * the one algorithm it signs with. A trust list is a CWT signed by the same key, typed
  * `application/ct-trust+cwt`, carrying every certificate in force; readers refresh it and drop
- * keys that left it. The `typ` keeps the two apart, since one root signs both.
+ * keys that left it. The `typ` keeps the three kinds apart.
  * See docs/credential-format.md §Trust.
  */
 import type { KeyObject } from 'node:crypto';
