@@ -34,6 +34,7 @@ describe('the city reader authenticator (X.509 chain to the city root)', () => {
     const out = await w.makeReader({}, rogue.material).tap(memoryLink(responder));
     assert.equal(out.reason, 'TAP_READER_UNTRUSTED');
     assert.equal(outcomes[0]!.presented, undefined);
+    assert.equal((await w.reader.tap(memoryLink(responder))).reason, 'GRANTED', 'the same wallet taps the genuine reader at once');
   });
 
   it('refuses a revoked reader once the wallet holds the CRL (TAP_READER_REVOKED), and the cache does not hide it', async () => {
@@ -45,6 +46,8 @@ describe('the city reader authenticator (X.509 chain to the city root)', () => {
     const out = await w.reader.tap(memoryLink(responder));
     assert.equal(out.reason, 'TAP_READER_REVOKED');
     assert.equal(outcomes.at(-1)!.presented, undefined);
+    const replacement = await readerCert(w.ca, { tenant: 'acme', readerId: 'door-13', site: 'hq' });
+    assert.equal((await w.makeReader({ readerId: 'door-13' }, replacement.material).tap(memoryLink(responder))).reason, 'GRANTED', 'a reader in good standing is served at once');
   });
 
   it('refuses an expired reader certificate and a certificate of another profile (TAP_READER_UNTRUSTED)', async () => {
