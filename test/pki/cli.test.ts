@@ -6,12 +6,15 @@ import { join } from 'node:path';
 import { runCli } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { toPem } from '../../src/pki/index.ts';
+import { loadConfig } from '../../src/core/config.ts';
+import { silentLogger } from '../../src/core/log.ts';
+import { closeContext, openContext } from '../../src/server/context.ts';
 import { keyPair, makeCsr } from './helpers.ts';
 
 const env = { CITYTRUST_VAULT_DEV_UNSEAL: 'true' };
 
 describe('the PKI commands', () => {
-  it('create the hierarchy, register a device, issue, list and revoke with --json, and report errors with codes', () => {
+  it('create the hierarchy, register a device, issue, list and revoke with --json, and report errors with codes', async () => {
     const tmp = tempDir();
     try {
       const d = ['-d', join(tmp.dir, 'data')];
@@ -36,6 +39,15 @@ describe('the PKI commands', () => {
       const again = runCli(['cert', 'revoke', serial, ...d], env);
       assert.equal(again.status, 1);
       assert.match(again.stderr, /^error PKI_CERT_ALREADY_REVOKED: /);
+      // A head-end certificate for a vault key of the tenant (no CSR).
+      const ctx = await openContext(loadConfig({ env: {}, overrides: { dataDir: join(tmp.dir, 'data'), 'vault.devUnseal': true } }), { logger: silentLogger() });
+      const ka = await ctx.vault.createKey({ actor: 'test', tenant: 'transit' }, { type: 'ec-p256', label: 'head-end key agreement', usages: ['derive'] });
+      await closeContext(ctx);
+      const both = runCli(['cert', 'issue', '--csr', csr, '--key', ka.id, '--tenant', 'transit', '--profile', 'head-end', ...d], env);
+      assert.match(both.stderr, /^error INPUT_INVALID: /);
+      const headEnd = runCli(['cert', 'issue', '--key', ka.id, '--tenant', 'transit', '--profile', 'head-end', ...d, '--json'], env);
+      assert.equal(headEnd.status, 0, headEnd.stderr);
+      assert.deepEqual((JSON.parse(headEnd.stdout) as { sans: string[] }).sans, ['uri:urn:citytrust:service:transit:head-end']);
     } finally {
       tmp.remove();
     }
