@@ -16,4 +16,4 @@ export {
 } from './authenticators.ts';
 export { readerCertificateFacts, certificateKey, siteUrn, DEVICE_URN_PREFIX, SITE_URN_PREFIX, type ReaderCertificateFacts } from './reader-cert.ts';
 // The tap protocol as a wallet uses it (citytrust/wallet is the package entry point for wallets).
-export { WalletSession, ApduCard, serveBle, serveTcp, packetPipePair, ReplayCache, TAP_AID, type TapResponder, type WalletOutcome, type ReaderIdentity, type ReaderAuthenticator, type PacketPipe } from '../../tap/index.ts';
+export { WalletSession, ApduCard, serveBle, serveTcp, serveWebSocket, packetPipePair, ReplayCache, TAP_AID, type TapResponder, type WalletOutcome, type ReaderIdentity, type ReaderAuthenticator, type PacketPipe } from '../../tap/index.ts';
