@@ -361,8 +361,7 @@ export class MeterCommands {
     const transport = this.#transport;
     if (!transport?.available) throw new CityTrustError('METER_TRANSPORT_UNAVAILABLE', 'no MQTT broker is connected; the command stays approved, dispatch it again later');
     const keys = await this.#keys.get(tenant);
-    const info = await this.#keys.headEndInfo(tenant);
-    const keyId = fromHex(info.commandKeys[0]!.keyId);
+    const keyId = fromHex((await this.#keys.keyIds(tenant)).command);
     const caller = meteringCaller(tenant, actor);
     const now = this.#clock.now();
     const expiresAt = now + this.#s.commandTtlMs;

@@ -155,9 +155,9 @@ export class MeterCache {
   /** Head-end side of the agreement: the vault runs ECDH with the tenant's key-agreement key, then HKDF. */
   async deriveSessionKey(tenant: string, systemTitle: Uint8Array, ephemeralPublic: Uint8Array, kaKeyIdHex: string): Promise<KeyObject> {
     const keys = await this.#keys.get(tenant);
-    const info = await this.#keys.headEndInfo(tenant);
+    const ids = await this.#keys.keyIds(tenant);
     // A meter that agreed with a key the head-end no longer uses cannot be served; it must re-provision.
-    if (info.keyAgreement.keyId !== kaKeyIdHex) throw new CityTrustError('METER_KEY_UNKNOWN', 'the meter agreed with a head-end key that is not current', { details: { reason: 'head-end-key' } });
+    if (ids.keyAgreement !== kaKeyIdHex) throw new CityTrustError('METER_KEY_UNKNOWN', 'the meter agreed with a head-end key that is not current', { details: { reason: 'head-end-key' } });
     const bytes = await this.#vault.deriveKey(meteringCaller(tenant), keys.kaKeyId, { peerPublicKey: ephemeralPublic, salt: KDF_SALT, info: kdfInfo(systemTitle, ephemeralPublic, fromHex(kaKeyIdHex)), length: SESSION_KEY_LENGTH });
     return sessionKeyObject(bytes);
   }

@@ -37,6 +37,7 @@ export class MeteringKeys {
   readonly #audit: AuditSink;
   readonly #cache = new Map<string, TenantKeys>();
   readonly #info = new Map<string, { info: HeadEndInfo; renewAt: number }>();
+  readonly #ids = new Map<string, { keyAgreement: string; command: string }>();
   readonly #pki: Pki | undefined;
   /** Called once a tenant's keys were created (the server joins the broker for the tenant). */
   onSetup: ((tenant: string) => Promise<void>) | undefined;
@@ -89,6 +90,17 @@ export class MeteringKeys {
     const k = await this.find(tenant);
     if (!k) throw new CityTrustError('METER_SETUP_MISSING', `tenant ${tenant} has no metering keys; run \`citytrust meter setup --tenant ${tenant}\``);
     return k;
+  }
+
+  /** Ids of the tenant's current key-agreement and command keys (what ingest and dispatch need; no certificates). */
+  async keyIds(tenant: string): Promise<{ keyAgreement: string; command: string }> {
+    const hit = this.#ids.get(tenant);
+    if (hit) return hit;
+    const k = await this.get(tenant);
+    const caller = meteringCaller(tenant);
+    const ids = { keyAgreement: toHex(publicKeyId((await this.#vault.publicKey(caller, k.kaKeyId)).spki)), command: toHex(publicKeyId((await this.#vault.publicKey(caller, k.commandKeyId)).spki)) };
+    this.#ids.set(tenant, ids);
+    return ids;
   }
 
   /**
