@@ -192,7 +192,8 @@ export class Pki implements DeviceCertificateHooks {
     }
     const plan = await this.#plan(profile, device, req.dnsNames ?? [], req.ipAddresses ?? []);
     this.#refuseForeignNames(csr, plan.sans);
-    return this.#issue(plan, csr, actor, device ? async (trx) => this.#d.devices.activateOnEnrolment(trx, device) : undefined);
+    // Only a pending device has anything to write beside the row: it becomes active.
+    return this.#issue(plan, csr, actor, device?.state === 'pending' ? async (trx) => this.#d.devices.activateOnEnrolment(trx, device) : undefined);
   }
 
   /**

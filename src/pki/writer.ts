@@ -16,6 +16,9 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/** Rows per multi-row INSERT: 18 columns each stays far below SQLite's and PostgreSQL's parameter limits. */
+const BULK_ROWS = 64;
+
 export class CertificateWriter {
   readonly #store: Store;
   readonly #maxBatch: number;
@@ -42,8 +45,24 @@ export class CertificateWriter {
         const failed = new Map<Pending, unknown>();
         try {
           await this.#store.transaction(async (trx) => {
-            for (let i = 0; i < batch.length; i++) {
-              const p = batch[i]!;
+            // Rows without a hook go in with one multi-row INSERT; should it fail (a serial
+            // collision, say), it is rolled back and those rows retried one by one below so that
+            // only the failing row fails.
+            const plain = batch.filter((p) => !p.hook);
+            let plainDone = false;
+            if (plain.length > 1) {
+              await sql`savepoint cert_bulk`.execute(trx);
+              try {
+                for (let i = 0; i < plain.length; i += BULK_ROWS) await trx.insertInto('pki_certificates').values(plain.slice(i, i + BULK_ROWS).map((p) => p.row)).execute();
+                await sql`release savepoint cert_bulk`.execute(trx);
+                plainDone = true;
+              } catch {
+                await sql`rollback to savepoint cert_bulk`.execute(trx);
+                await sql`release savepoint cert_bulk`.execute(trx);
+              }
+            }
+            for (const p of batch) {
+              if (plainDone && !p.hook) continue;
               // One name for every row: each savepoint is released before the next opens, and one
               // SQL text per statement keeps the store's prepared-statement cache warm.
               const sp = sql.raw('cert_row');
