@@ -15,7 +15,7 @@ const TENANT_ID = /^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$/;
 const SITE = /^[\p{L}\p{N} ._:/#-]{1,100}$/u;
 
 function toDevice(r: DevicesTable): Device {
-  return { tenant: r.tenant_id, id: r.id, type: r.type as DeviceType, site: r.site, label: r.label, state: r.state, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at) };
+  return { tenant: r.tenant_id, id: r.id, type: r.type as DeviceType, site: r.site, label: r.label, state: r.state, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at), firmware: JSON.parse(r.firmware ?? '{}') as Record<string, string>, firmwareReportedAt: r.firmware_reported_at === null || r.firmware_reported_at === undefined ? null : Number(r.firmware_reported_at) };
 }
 
 export function checkDeviceId(id: unknown): string {
@@ -71,7 +71,7 @@ export class Devices {
     const label = input.label === undefined ? '' : input.label;
     if (typeof label !== 'string' || label.length > 200) throw new CityTrustError('INPUT_INVALID', 'label must be at most 200 characters');
     const now = this.#clock.now();
-    const row: DevicesTable = { tenant_id: tenant, id, type: input.type, site: input.site, label, state: 'pending', created_at: now, updated_at: now, created_by: actor };
+    const row: DevicesTable = { tenant_id: tenant, id, type: input.type, site: input.site, label, state: 'pending', created_at: now, updated_at: now, created_by: actor, firmware: '{}', firmware_reported_at: null };
     const t = await this.#store.db.selectFrom('tenants').select('id').where('id', '=', tenant).executeTakeFirst();
     if (!t) throw new CityTrustError('TENANT_NOT_FOUND', `tenant ${tenant} does not exist`);
     const existing = await this.#store.db.selectFrom('devices').select('id').where('tenant_id', '=', tenant).where('id', '=', id).executeTakeFirst();

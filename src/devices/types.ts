@@ -17,6 +17,10 @@ export interface Device {
   readonly state: DeviceState;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** What the device last reported as installed, artifact name → version (signed install reports, docs/updates.md). */
+  readonly firmware: Readonly<Record<string, string>>;
+  /** When that report was received; null before the first one. */
+  readonly firmwareReportedAt: number | null;
 }
 
 /**

@@ -124,6 +124,9 @@ export interface DevicesTable {
   created_at: number;
   updated_at: number;
   created_by: string;
+  /** JSON object artifact name → version, from the device's last signed install report (migration 0051). */
+  firmware: string;
+  firmware_reported_at: number | null;
 }
 
 /** One-time bootstrap tokens for first enrolment; only a hash of the secret is stored. */

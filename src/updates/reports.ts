@@ -132,6 +132,11 @@ export class InstallReports {
         await trx.deleteFrom('update_device_versions').where('tenant_id', '=', report.tenant).where('device_id', '=', report.device).where('name', '=', name).execute();
         await trx.insertInto('update_device_versions').values(row).execute();
       }
+      // The device registry carries the installed versions too (one source for the console,
+      // `citytrust device show` and the API), written in the same transaction as the report.
+      const dev = await trx.selectFrom('devices').select('firmware').where('tenant_id', '=', report.tenant).where('id', '=', report.device).executeTakeFirst();
+      const firmware = { ...(JSON.parse(dev?.firmware ?? '{}') as Record<string, string>), ...Object.fromEntries(Object.entries(report.installed).map(([n, a]) => [n, a.version])) };
+      await trx.updateTable('devices').set({ firmware: JSON.stringify(firmware), firmware_reported_at: now }).where('tenant_id', '=', report.tenant).where('id', '=', report.device).execute();
     });
     const versions = Object.fromEntries(Object.entries(report.installed).map(([n, a]) => [n, a.version]));
     await this.#audit.append({ actor: `device:${report.device}`, tenant: report.tenant, action: 'updates.device.report', subject: report.device, details: { repo: repoId, seq: report.seq, installed: versions } });

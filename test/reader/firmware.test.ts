@@ -146,6 +146,10 @@ describe('a reader updating from the server', () => {
         ['trust-list', '1'],
       ],
     );
+    // The device registry carries the reported versions too.
+    const dev = await t.app.inject({ method: 'GET', url: '/v1/devices/acme/door-12', headers: ops });
+    assert.deepEqual((dev.json() as { firmware: Record<string, string> }).firmware, { config: '1', firmware: '1.0.0', 'trust-list': '1' });
+    assert.equal(typeof (dev.json() as { firmwareReportedAt: number }).firmwareReportedAt, 'number');
     const events = await t.ctx.store.db.selectFrom('audit_events').select(['actor', 'subject']).where('action', '=', 'updates.device.report').execute();
     assert.deepEqual(events.map((x) => ({ ...x })), [{ actor: 'device:door-12', subject: 'door-12' }]);
 

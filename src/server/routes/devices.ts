@@ -17,6 +17,8 @@ const deviceSchema = {
     state: { type: 'string' },
     createdAt: { type: 'integer' },
     updatedAt: { type: 'integer' },
+    firmware: { type: 'object', additionalProperties: { type: 'string' }, description: 'Installed artifacts (name → version) from the last signed install report.' },
+    firmwareReportedAt: { type: ['integer', 'null'] },
   },
 } as const;
 

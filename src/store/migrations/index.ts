@@ -11,6 +11,7 @@ import * as m0040 from './0040_metering.ts';
 import * as m0041 from './0041_metering_durable.ts';
 import * as m0020 from './0020_credentials.ts';
 import * as m0050 from './0050_updates.ts';
+import * as m0051 from './0051_device_firmware.ts';
 
 export interface MigrationContext {
   dialect: 'sqlite' | 'postgres';
@@ -30,6 +31,7 @@ const STEPS: Record<string, Step> = {
   '0020_credentials': m0020,
   '0030_readers': m0030,
   '0050_updates': m0050,
+  '0051_device_firmware': m0051,
 };
 
 export function migrationProvider(ctx: MigrationContext): MigrationProvider {
