@@ -7,6 +7,8 @@ import { createTestDatabase } from '../helpers/pg.ts';
 import { keyPair, makeCsr, openPki } from '../pki/helpers.ts';
 import { ocspRequest } from '../pki/ocsp-request.ts';
 import { fromPemOrDer } from '../../src/pki/x509/der.ts';
+import { CertificateWriter } from '../../src/pki/writer.ts';
+import { randomBytes } from 'node:crypto';
 
 let db: { url: string; drop: () => Promise<void> };
 before(async () => {
@@ -38,5 +40,21 @@ describe('the PKI on PostgreSQL', () => {
     assert.ok(basic.tbsResponseData.responses[0]!.certStatus.revoked);
     await p.devices.setState(null, 'utility', 'meter-1', 'compromised', 'test');
     assert.equal((await p.pki.listCertificates(null, { deviceId: 'meter-1', status: 'good' })).length, 0);
+  });
+
+  it('fails only the row that cannot be stored when a batch shares one multi-row insert', async (t) => {
+    const own = await createTestDatabase();
+    t.after(() => own.drop());
+    const p = await openPki(t, {}, true, own.url);
+    await p.devices.register({ tenant: 'transit', id: 'gate-1', type: 'gate', site: 'x' }, 'test');
+    const issued = await p.pki.issue(null, { csr: makeCsr(keyPair()), tenant: 'transit', deviceId: 'gate-1' }, 'test');
+    const template = await p.store.db.selectFrom('pki_certificates').selectAll().where('serial', '=', issued.serial).executeTakeFirstOrThrow();
+    const fresh = () => ({ ...template, serial: randomBytes(16).toString('hex'), fingerprint: new Uint8Array(randomBytes(32)) });
+    const writer = new CertificateWriter(p.store);
+    const rows = [fresh(), fresh(), { ...fresh(), serial: issued.serial }, fresh()];
+    const results = await Promise.allSettled(rows.map((r) => writer.write(r)));
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    const stored = await p.store.db.selectFrom('pki_certificates').select('serial').where('serial', 'in', rows.map((r) => r.serial)).execute();
+    assert.equal(stored.length, 4);
   });
 });
