@@ -9,3 +9,6 @@ await import('../server/vault-api.test.ts');
 await import('../pki/api.test.ts');
 await import('../credentials/api.test.ts');
 await import('../updates/api.test.ts');
+// Devices updating from the server: install reports reach the registry and the audit log on PostgreSQL too.
+await import('../reader/firmware.test.ts');
+await import('../metering/firmware.test.ts');
