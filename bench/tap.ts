@@ -163,8 +163,8 @@ const floorOnce = (encodings: boolean) => {
   const walletKey = encodings ? importSpki(peerSpki) : peer.publicKey;
   if (encodings) eph.publicKey.export({ format: 'jwk' });
   const z = createSecretKey(diffieHellman({ privateKey: eph.privateKey, publicKey: walletKey }));
-  const toWallet = createSecretKey(hkdfSync('sha256', z, th, 'a', 32));
-  createSecretKey(hkdfSync('sha256', z, th, 'b', 32)); // wallet → reader (the M4 below is sealed under a fixed key)
+  const toWallet = createSecretKey(Buffer.from(hkdfSync('sha256', z, th, 'a', 32)));
+  createSecretKey(Buffer.from(hkdfSync('sha256', z, th, 'b', 32))); // wallet → reader (the M4 below is sealed under a fixed key)
   sign('sha256', tbsReader, readerKey.privateKey);
   seal(toWallet, m3);
   const d = createDecipheriv('aes-256-gcm', aeadKeyObject, sealedM4.iv);
