@@ -86,6 +86,9 @@ describe('EST (RFC 7030) with openssl and curl', () => {
     const reenroll = () => c.sh('curl', ['-sS', '--cacert', 'root.pem', '--cert', d.cert, '--key', d.key, '-H', 'Content-Type: application/pkcs10', '--data-binary', '@reader-3-new.b64', '-w', '\n%{http_code}', `${c.url}/.well-known/est/simplereenroll`]);
     const ok = reenroll();
     assert.match(ok.out, /\n200$/, ok.out);
+    // simpleenroll also takes the client certificate instead of Basic credentials (then it renews).
+    const byCert = c.sh('curl', ['-sS', '--cacert', 'root.pem', '--cert', d.cert, '--key', d.key, '-H', 'Content-Type: application/pkcs10', '--data-binary', '@reader-3-new.b64', '-w', '\n%{http_code}', `${c.url}/.well-known/est/simpleenroll`]);
+    assert.match(byCert.out, /\n200$/, byCert.out);
     // The REST renewal takes the same client certificate.
     const body = JSON.stringify({ csr: readFileSync(c.f('reader-3-new.csr'), 'utf8') });
     const rest = c.sh('curl', ['-sS', '--cacert', 'root.pem', '--cert', d.cert, '--key', d.key, '-H', 'content-type: application/json', '--data-binary', body, `${c.url}/v1/pki/renew`]);
