@@ -129,7 +129,7 @@ const CODES = {
   PKI_ALREADY_INITIALISED: { status: 409, remedy: 'The CA hierarchy exists; roll an issuing CA over with `citytrust ca rollover` instead.' },
   PKI_CA_NOT_FOUND: { status: 404, remedy: 'Check the CA id (`citytrust ca list`).' },
   PKI_CA_UNAVAILABLE: { status: 503, remedy: 'No active issuing CA serves this profile, or its certificate has expired; roll it over (`citytrust ca rollover`).' },
-  PKI_PROFILE_UNKNOWN: { status: 400, remedy: 'Use a profile from docs/pki.md (reader, gate, vehicle, meter, tls-server, tls-client, code-signing).' },
+  PKI_PROFILE_UNKNOWN: { status: 400, remedy: 'Use a profile from docs/pki.md (reader, gate, vehicle, meter, tls-server, tls-client, code-signing; head-end and head-end-command for vault keys).' },
   PKI_PROFILE_MISMATCH: { status: 422, remedy: 'The profile does not fit this device type or subject; see the profiles table in docs/pki.md.' },
   PKI_NAME_INVALID: { status: 400, remedy: 'Give DNS names, IP addresses and subject names in the form docs/pki.md allows.' },
   PKI_CSR_MALFORMED: { status: 400, remedy: 'Send a PKCS#10 certification request (RFC 2986) in DER, PEM or base64 DER.' },
