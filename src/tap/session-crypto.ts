@@ -42,7 +42,11 @@ export interface DirectionKeys {
   readonly walletToReader: KeyObject;
 }
 
-/** The two session keys from the ECDH secret and TH2. Z and the raw keys are wiped before returning. */
+/**
+ * The two session keys from the ECDH secret and TH2. The JS bytes of Z and of the raw keys are wiped
+ * before returning; Z's KeyObject (like the session keys' own) lives in native memory, unreachable
+ * once this returns, until the collector frees it — JS cannot wipe a KeyObject.
+ */
 export function deriveSessionKeys(ephemeralPrivate: KeyObject, peerEphemeral: KeyObject, th2: Uint8Array): DirectionKeys {
   const z = ecdhSharedSecret(ephemeralPrivate, peerEphemeral);
   let rw: Uint8Array | undefined;
