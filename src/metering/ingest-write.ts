@@ -53,18 +53,25 @@ async function insertMany<T extends 'meter_readings' | 'meter_events'>(trx: Tran
 const METER_CHUNK = 100;
 
 /**
- * The meters of a batch in a few statements instead of one per meter (the commit holds the event
- * loop on SQLite, whose driver is synchronous): UPDATE … FROM (VALUES …) — SQLite ≥ 3.33, whose
- * VALUES columns are column1…columnN — in chunks of a fixed size, so the statement text, and the
- * adapter's prepared statement, repeat. `last_counter <` keeps a slower instance from moving a
- * meter's counter backwards, as the row-by-row form does.
+ * The meters of a batch in a few statements instead of one per meter — on SQLite the commit holds
+ * the event loop (its driver is synchronous), on PostgreSQL each statement is a round trip:
+ * UPDATE … FROM (VALUES …) in chunks of a fixed size, so that the statement text, and so the
+ * prepared statement, repeats. SQLite (≥ 3.33) names VALUES columns column1…columnN; PostgreSQL
+ * takes aliases and needs the parameter types. `last_counter <` keeps a slower instance from
+ * moving a meter's counter backwards, as a row-by-row update would.
  */
-async function updateMetersSqlite(trx: Transaction<Database>, meters: readonly MeterEntry[], now: number): Promise<void> {
+async function updateMeters(trx: Transaction<Database>, dialect: Store['dialect'], meters: readonly MeterEntry[], now: number): Promise<void> {
+  const pg = dialect === 'postgres';
+  const int = (v: number | null) => (pg ? sql`${v}::bigint` : sql`${v}`);
+  const text = (v: string) => (pg ? sql`${v}::text` : sql`${v}`);
+  const v = pg
+    ? { t: sql`v.tenant_id`, id: sql`v.id`, c: sql`v.c`, time: sql`v.t`, imp: sql`v.i`, exp: sql`v.e`, relay: sql`v.r`, alias: sql`v(tenant_id, id, c, t, i, e, r)` }
+    : { t: sql`v.column1`, id: sql`v.column2`, c: sql`v.column3`, time: sql`v.column4`, imp: sql`v.column5`, exp: sql`v.column6`, relay: sql`v.column7`, alias: sql`v` };
   for (let i = 0; i < meters.length; i += METER_CHUNK) {
-    const rows = meters.slice(i, i + METER_CHUNK).map((e) => sql`(${e.tenant}, ${e.id}, ${e.lastCounter}, ${e.lastTime}, ${e.lastImport}, ${e.lastExport}, ${e.relay})`);
-    await sql`update meters set last_counter = v.column3, last_time = v.column4, last_import = v.column5, last_export = v.column6, relay = v.column7, last_received_at = ${now}, updated_at = ${now}
-      from (values ${sql.join(rows)}) as v
-      where meters.tenant_id = v.column1 and meters.id = v.column2 and meters.last_counter < v.column3`.execute(trx);
+    const rows = meters.slice(i, i + METER_CHUNK).map((e) => sql`(${text(e.tenant)}, ${text(e.id)}, ${int(e.lastCounter)}, ${int(e.lastTime)}, ${int(e.lastImport)}, ${int(e.lastExport)}, ${text(e.relay)})`);
+    await sql`update meters set last_counter = ${v.c}, last_time = ${v.time}, last_import = ${v.imp}, last_export = ${v.exp}, relay = ${v.relay}, last_received_at = ${now}, updated_at = ${now}
+      from (values ${sql.join(rows)}) as ${v.alias}
+      where meters.tenant_id = ${v.t} and meters.id = ${v.id} and meters.last_counter < ${v.c}`.execute(trx);
   }
 }
 
@@ -101,17 +108,7 @@ export async function writeBatch(store: Store, w: WriteSet, now: number, coalesc
         w.alerts.push({ tenant: a.tenant, meterId: a.meterId, kind: 'METER_COMMAND_REFUSED', counter: a.counter, details: { commandId: a.commandId, result: a.result } });
       }
     }
-    if (store.dialect === 'sqlite') await updateMetersSqlite(trx, [...w.meters.values()], now);
-    else for (const e of w.meters.values()) {
-      // `last_counter <` keeps a slower instance from moving a meter's counter backwards.
-      await trx
-        .updateTable('meters')
-        .set({ last_counter: e.lastCounter, last_time: e.lastTime, last_import: e.lastImport, last_export: e.lastExport, relay: e.relay, last_received_at: now, updated_at: now })
-        .where('tenant_id', '=', e.tenant)
-        .where('id', '=', e.id)
-        .where('last_counter', '<', e.lastCounter)
-        .execute();
-    }
+    await updateMeters(trx, store.dialect, [...w.meters.values()], now);
     if (w.alerts.length > 0) await writeAlerts(trx, w.alerts, now, coalesceMs);
   });
 }

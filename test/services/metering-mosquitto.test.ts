@@ -17,6 +17,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createMeterCsr } from '../../src/metering/meter.ts';
 import { createTestDatabase } from '../helpers/pg.ts';
 import { openHeadEnd, provisionMeter } from '../metering/helpers.ts';
+import { MeterIngest } from '../../src/metering/ingest.ts';
 import { startMosquitto } from '../metering/mosquitto-harness.ts';
 
 async function until(cond: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
@@ -134,5 +135,33 @@ describe('metering through Mosquitto (mutual TLS, ACL) and PostgreSQL', () => {
     // A client without a certificate of ours is refused at the TLS handshake.
     await assert.rejects(mqtt.connectAsync(broker.url, { ca, clientId: 'anon', protocolVersion: 4, reconnectPeriod: 0, rejectUnauthorized: true, connectTimeout: 3000 }));
     assert.equal(meterSubject('utility', 'm-1'), 'CN=m-1,OU=meter,O=utility');
+  });
+
+  it("advances each meter's stored counter and registers on PostgreSQL in one statement per batch, never backwards", async (t) => {
+    const db = await createTestDatabase();
+    t.after(() => db.drop());
+    const h = await openHeadEnd(t, {}, { databaseUrl: db.url });
+    const ms = [];
+    for (const id of ['p-1', 'p-2', 'p-3']) ms.push(await provisionMeter(h, id));
+    for (const m of ms) assert.equal((await h.ingest.submit('utility', m.meterId, m.establishKey())).status, 'stored');
+    h.clock.advance(900_000);
+    const outcomes = await Promise.all(
+      ms.map((m, i) => {
+        m.setLoad(1000 * (i + 1));
+        m.advance(900_000);
+        return h.ingest.submit('utility', m.meterId, m.reading());
+      }),
+    );
+    assert.deepEqual(outcomes.map((o) => o.status), ['stored', 'stored', 'stored']);
+    const rows = await Promise.all(ms.map((m) => h.meters.get('utility', 'utility', m.meterId)));
+    assert.deepEqual(rows.map((r) => [r.lastCounter, r.lastImportWh, r.relay]), [[2, 250, 'connected'], [2, 500, 'connected'], [2, 750, 'connected']]);
+    // A slower instance holding an older state cannot move the counter back.
+    await h.store.db.updateTable('meters').set({ last_counter: 9 }).where('id', '=', 'p-1').execute();
+    h.clock.advance(900_000);
+    ms[0]!.advance(900_000);
+    const fresh = new MeterIngest({ store: h.store, vault: h.vault, keys: h.keys, identity: h.identity, audit: h.audit, clock: h.clock, devices: h.devices });
+    t.after(() => fresh.close());
+    assert.equal((await fresh.submit('utility', 'p-1', ms[0]!.reading())).code, 'METER_COUNTER_REPLAY');
+    assert.equal((await h.meters.get('utility', 'utility', 'p-1')).lastCounter, 9);
   });
 });
