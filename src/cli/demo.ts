@@ -85,7 +85,12 @@ export function demoCommand(): Command {
           if (stopping) return;
           stopping = true;
           const lines = await run.stop();
-          await app.close();
+          // Open consoles keep the status event stream open; after a second they are cut off so
+          // the city can stop.
+          const closing = app.close();
+          const force = setTimeout(() => app.server.closeAllConnections(), 1000);
+          await closing;
+          clearTimeout(force);
           const auditEvents = await ctx.audit.size();
           await closeContext(ctx);
           const seconds = (performance.now() - t0) / 1000;

@@ -21,6 +21,8 @@ export interface CheckpointAnswer {
   origin: string;
   keyName: string;
   publicKey: string;
+  /** When the server signed it (ms); older servers omit it. */
+  createdAt?: number | null;
 }
 
 export interface InclusionAnswer {

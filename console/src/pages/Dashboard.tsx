@@ -12,6 +12,8 @@ import { useSession } from '../session-context.ts';
 import { SEVERITY_TONE, type MeterAlert } from './Meters.tsx';
 
 const WINDOW = 60;
+/** The dashboard refreshes more often than once a second, so a slow answer or a late timer still leaves one refresh in every second. */
+export const REFRESH_MS = 750;
 
 interface Tenant {
   id: string;
@@ -21,6 +23,8 @@ interface Tenant {
 
 interface LogWatch {
   checkpointSize: number;
+  /** When the latest checkpoint was signed (ms), when the server says. */
+  checkpointAt?: number;
   vkey: string;
   /** Checkpoints whose signature and consistency with the previous one this browser verified. */
   verified: number;
@@ -34,6 +38,9 @@ interface View {
   tenants?: Tenant[];
   requests: number[];
   audit: number[];
+  /** Meter frames stored per second (citytrust_meter_frames_stored). */
+  meters: number[];
+  metersStored?: number;
   byClass: Record<string, number>;
   taps?: { now: ReaderStats; since: ReaderStats; rates: number[] };
   alerts?: (MeterAlert & { tenant: string })[];
@@ -58,10 +65,10 @@ const problemOf = (e: unknown): Problem => (e instanceof ApiError ? { code: e.co
 export function Dashboard() {
   const { api, me } = useSession();
   const auditor = hasRole(me, 'auditor');
-  const [view, setView] = useState<View>({ at: 0, requests: [], audit: [], byClass: {} });
+  const [view, setView] = useState<View>({ at: 0, requests: [], audit: [], meters: [], byClass: {} });
   const [error, setError] = useState<Problem | undefined>(undefined);
   const pushes = useStatusPushes();
-  const last = useRef<{ t: number; http?: HttpCounts; auditSize?: number; firstHttp?: HttpCounts; taps?: ReaderStats; firstTaps?: ReaderStats; tick: number }>({ t: 0, tick: 0 });
+  const last = useRef<{ t: number; http?: HttpCounts; auditSize?: number; metersStored?: number; firstHttp?: HttpCounts; taps?: ReaderStats; firstTaps?: ReaderStats; tick: number }>({ t: 0, tick: 0 });
   const readers = hasRole(me, 'operator', 'tenant-admin', 'auditor');
   const watched = useLogWatch(auditor);
 
@@ -95,16 +102,18 @@ export function Dashboard() {
       const now = performance.now();
       const http = httpCounts(metricsText);
       const ready = { auditSize: samples(metricsText, 'citytrust_audit_log_size')[0]?.value ?? 0 };
+      const metersStored = samples(metricsText, 'citytrust_meter_frames_stored')[0]?.value;
       const dt = (now - prev.t) / 1000;
       const reqRate = prev.http ? rate(prev.http.total, http.total, dt) : 0;
       const auditRate = prev.auditSize !== undefined ? rate(prev.auditSize, ready.auditSize, dt) : 0;
+      const meterRate = prev.metersStored !== undefined && metersStored !== undefined ? rate(prev.metersStored, metersStored, dt) : 0;
 
       const tapRate = taps && prev.taps ? rate(prev.taps.events, taps.events, dt) : 0;
       const firstTaps = prev.firstTaps ?? taps;
       const firstHttp = prev.firstHttp ?? http;
       const byClass: Record<string, number> = {};
       for (const [k, v] of Object.entries(http.byClass)) byClass[k] = v - (firstHttp.byClass[k] ?? 0);
-      last.current = { t: now, http, auditSize: ready.auditSize, firstHttp, tick, ...(taps ? { taps } : {}), ...(firstTaps ? { firstTaps } : {}) };
+      last.current = { t: now, http, auditSize: ready.auditSize, firstHttp, tick, ...(metersStored !== undefined ? { metersStored } : {}), ...(taps ? { taps } : {}), ...(firstTaps ? { firstTaps } : {}) };
       setView((v) => ({
         at: Date.now(),
         vault,
@@ -113,6 +122,8 @@ export function Dashboard() {
         ...(alerts ? { alerts } : {}),
         requests: prev.http ? [...v.requests, reqRate].slice(-WINDOW) : v.requests,
         audit: prev.auditSize !== undefined ? [...v.audit, auditRate].slice(-WINDOW) : v.audit,
+        meters: prev.metersStored !== undefined ? [...v.meters, meterRate].slice(-WINDOW) : v.meters,
+        ...(metersStored !== undefined ? { metersStored } : {}),
         byClass,
         ...(taps && firstTaps ? { taps: { now: taps, since: firstTaps, rates: prev.taps ? [...(v.taps?.rates ?? []), tapRate].slice(-WINDOW) : (v.taps?.rates ?? []) } } : {}),
       }));
@@ -121,7 +132,7 @@ export function Dashboard() {
       if (!signal.aborted) setError(problemOf(e));
       last.current = { ...prev, tick };
     }
-  }, 1000);
+  }, REFRESH_MS);
 
   const v = view.vault;
   const log = watched;
@@ -169,6 +180,12 @@ export function Dashboard() {
               <p>
                 Latest signed checkpoint: {log.checkpointSize} events{' '}
                 <span className="muted">({Math.max(0, (view.auditSize ?? 0) - log.checkpointSize)} not yet checkpointed)</span>
+                {log.checkpointAt !== undefined && view.at ? (
+                  <>
+                    {' '}
+                    signed <span data-testid="checkpoint-age">{Math.max(0, Math.round((view.at - log.checkpointAt) / 1000))} s ago</span>
+                  </>
+                ) : null}
               </p>
               {log.failure ? (
                 <ErrorNote error={log.failure} title="The audit log failed a check in this browser" />
@@ -261,6 +278,7 @@ export function Dashboard() {
           <div className="charts">
             <Sparkline values={view.requests} label="API requests" unit="/s" />
             <Sparkline values={view.audit} label="Audit events" unit="/s" />
+            <Sparkline values={view.meters} label="Meter frames stored" unit="/s" />
             <Bars
               label="API answers since you opened the dashboard"
               items={Object.entries(view.byClass)
@@ -269,7 +287,9 @@ export function Dashboard() {
                 .map(([key, value]) => ({ key, value, tone: key.startsWith('2') || key.startsWith('3') ? 'ok' : key.startsWith('4') ? 'warn' : 'bad' }))}
             />
           </div>
-          <p className="muted small">Refreshed every second.</p>
+          <p className="muted small">
+            Refreshed every {REFRESH_MS} ms.{view.metersStored !== undefined ? ` ${view.metersStored} meter frames stored by this server since it started.` : ''}
+          </p>
         </article>
       </div>
     </section>
@@ -325,7 +345,7 @@ function useLogWatch(auditor: boolean): LogWatch | undefined {
         inclusion: () => Promise.reject(new Error('unused')),
         consistency: (from, to) => api.get(`/v1/audit/proof/consistency?from=${from}&to=${to}`, signal),
       });
-      next = { checkpointSize: cp.size, vkey, verified: (prev?.verified ?? 0) + 1 };
+      next = { checkpointSize: cp.size, vkey, verified: (prev?.verified ?? 0) + 1, ...(typeof checkpoint.createdAt === 'number' ? { checkpointAt: checkpoint.createdAt } : {}) };
     } catch (e) {
       if (signal.aborted) throw e;
       const p = problemOf(e);
