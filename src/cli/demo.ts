@@ -9,7 +9,7 @@ import { CityTrustError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
 import { buildServer } from '../server/app.ts';
 import { closeContext, openContext } from '../server/context.ts';
-import { Stats, cityPkiScenario, metersScenario, residentsScenario, runCity, tapsScenario, setUpCity, tenantsScenario, vaultDrillScenario, witnessScenario, type Scenario, type SimOptions, type World } from '../sim/index.ts';
+import { Stats, cityPkiScenario, firmwareScenario, metersScenario, residentsScenario, runCity, tapsScenario, setUpCity, tenantsScenario, vaultDrillScenario, witnessScenario, type Scenario, type SimOptions, type World } from '../sim/index.ts';
 import { action, configFrom, withCommon, type GlobalOptions } from './common.ts';
 
 interface DemoOptions extends GlobalOptions {
@@ -30,7 +30,8 @@ function positive(name: string, v: string | undefined, max: number): number | un
 /** The scenarios of the demo city, in the order they are set up and started. */
 export function demoScenarios(): Scenario[] {
   const residents = residentsScenario();
-  return [tenantsScenario, cityPkiScenario, residents, tapsScenario(residents), metersScenario(), witnessScenario(), vaultDrillScenario()];
+  const taps = tapsScenario(residents);
+  return [tenantsScenario, cityPkiScenario, residents, taps, metersScenario(), firmwareScenario(taps), witnessScenario(), vaultDrillScenario()];
 }
 
 export function demoCommand(): Command {

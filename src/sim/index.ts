@@ -6,5 +6,6 @@ export { witnessScenario } from './scenarios/witness.ts';
 export { vaultDrillScenario, runVaultDrill, type DrillResult } from './scenarios/vault-drill.ts';
 export { cityPkiScenario, demoFleet, SIM_ACTOR, type FleetDevice } from './scenarios/city-pki.ts';
 export { residentsScenario, type ResidentsScenario, type Card, type CardKind } from './scenarios/residents.ts';
-export { tapsScenario } from './scenarios/taps.ts';
+export { tapsScenario, type TapsScenario, type ReaderDevice } from './scenarios/taps.ts';
+export { firmwareScenario } from './scenarios/firmware.ts';
 export { metersScenario } from './scenarios/meters.ts';

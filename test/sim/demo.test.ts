@@ -45,6 +45,14 @@ describe('citytrust demo', () => {
     assert.equal(report.stats['meters.zeroized'], 1, 'and then wiped its keys');
     assert.equal(report.stats['guard.refused'], 1, 'the mass disconnect was refused with METER_COMMAND_GUARD');
     assert.ok(report.report.some((l) => /mass disconnect: METER_COMMAND_GUARD$/.test(l)), report.report.join('\n'));
+    // The firmware rollout: published, staged to half the metro readers then widened to all,
+    // installed over HTTP after the TUF checks, and every reader's signed install report accepted.
+    assert.equal(report.stats['firmware.published'], 1);
+    assert.equal(report.stats['firmware.errors'] ?? 0, 0);
+    assert.equal(report.stats['firmware.installed'], 3, JSON.stringify(report.stats));
+    assert.ok((report.stats['firmware.stage1'] ?? 0) <= 3);
+    assert.equal(report.stats['firmware.reports'], 6, 'each reader reported after each stage');
+    assert.ok(report.report.some((l) => /^firmware: [\d.]+ rolled out in two stages \(50%, then 100%\) to 3 metro readers/.test(l)), report.report.join('\n'));
     assert.ok(report.auditEvents > 5);
   });
 

@@ -14,7 +14,7 @@
  * wrong door, a validator in a tunnel whose status list went stale (fail-closed), a visitor
  * back at their door after the badge expired.
  */
-import { randomInt } from 'node:crypto';
+import { randomInt, type KeyObject } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { isCityTrustError } from '../../core/errors.ts';
 import { generateKeyPair, keyObjectSigner } from '../../crypto/index.ts';
@@ -65,7 +65,21 @@ const sleep = (ms: number, signal: AbortSignal) =>
 const INCIDENTS = ['passback', 'rides', 'lab', 'zone', 'wrong-door', 'tunnel', 'visitor'] as const;
 type Incident = (typeof INCIDENTS)[number];
 
-export function tapsScenario(residents: ResidentsScenario): Scenario {
+/** The readers' certified keys, for the scenarios that act as the same devices (firmware reports). */
+export interface ReaderDevice {
+  readonly tenant: string;
+  readonly id: string;
+  readonly site: string;
+  readonly deviceClass: 'reader' | 'gate';
+  readonly privateKey: KeyObject;
+}
+
+export interface TapsScenario extends Scenario {
+  devices(): readonly ReaderDevice[];
+}
+
+export function tapsScenario(residents: ResidentsScenario): TapsScenario {
+  const devices: ReaderDevice[] = [];
   const readers: SimReader[] = [];
   const byId = new Map<string, SimReader>();
   let anchors: Uint8Array[] = [];
@@ -161,6 +175,7 @@ export function tapsScenario(residents: ResidentsScenario): Scenario {
 
   return {
     name: 'taps',
+    devices: () => devices,
     async setup(w: World) {
       const pki = w.ctx.pki;
       const cas = await pki.listCas();
@@ -185,6 +200,7 @@ export function tapsScenario(residents: ResidentsScenario): Scenario {
         const r: SimReader = { tenant: d.tenant, id: d.id, reader, trust, queue, online, push: d.id !== 'validator-tunnel', pushes: 0 };
         readers.push(r);
         byId.set(d.id, r);
+        devices.push({ tenant: d.tenant, id: d.id, site: d.site, deviceClass: d.type === 'gate' ? 'gate' : 'reader', privateKey: key.privateKey });
       }
       // Each reader asks the server for its trust list and status lists, signed with its key.
       await Promise.all(readers.map((r) => r.online.refresh()));
@@ -221,8 +237,13 @@ export function tapsScenario(residents: ResidentsScenario): Scenario {
           })(),
         );
       }
+      // Each reader uploads once a second; an upload still under way is not overlapped (a slow
+      // server slows the uploads down instead of receiving the same events twice).
+      let busy = false;
       uploadTimer = setInterval(() => {
-        uploading = uploadAll(w);
+        if (busy) return;
+        busy = true;
+        uploading = uploadAll(w).finally(() => (busy = false));
       }, 1000);
       uploadTimer.unref();
       // Taps start on a schedule of `rate` a second (in 10 ms slices), each on its own, as
