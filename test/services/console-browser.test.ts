@@ -12,12 +12,14 @@ import type { Page } from 'playwright-core';
 import { runCli, startServer } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { ensureConsoleBuilt, launch, shot, watchErrors, type Browser } from '../console/browser.ts';
-import { createSignature, exportRawPublicKey, generateKeyPair, keyObjectSigner } from '../../src/crypto/index.ts';
-import { fromBase64Url, toBase64, toBase64Url } from '../../src/core/bytes.ts';
-import { createCsr, enroll, signEventBatch } from '../../src/reader/index.ts';
+import { coseVerifierKey, generateKeyPair, importSpkiPublicKey, keyObjectSigner } from '../../src/crypto/index.ts';
+import { fromBase64Url } from '../../src/core/bytes.ts';
+import { ApduReaderLink, createCsr, enroll, Reader, ReaderOnline, TrustCache, validateReaderConfig } from '../../src/reader/index.ts';
+import { ApduCard } from '../../src/tap/index.ts';
+import { CityReaderAuthenticator, MemoryStorage, Wallet, WalletTapResponder, httpTransport, walletCredentialSource } from '../../src/wallet/index.ts';
+import { SimReaderQueue } from '../../src/sim/reader-queue.ts';
 import { MemoryMeterStorage, SimulatedMeter } from '../../src/metering/meter.ts';
 import { systemClock } from '../../src/core/clock.ts';
-import { registrationToBeSigned } from '../../src/credentials/wallets.ts';
 import { createHash, randomBytes } from 'node:crypto';
 
 const tmp = tempDir();
@@ -28,6 +30,8 @@ let page: Page;
 let errors: string[];
 let tenantAdminToken = '';
 let revokedCredential = '';
+/** The rider's phone: the wallet SDK holding the credential issued (and then revoked) in the console. */
+let phone: { wallet: Wallet; walletId: string } | undefined;
 
 async function api<T>(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: T }> {
   const r = await fetch(`${server.url}${path}`, {
@@ -36,17 +40,6 @@ async function api<T>(method: string, path: string, token: string, body?: unknow
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   return { status: r.status, body: (await r.json()) as T };
-}
-
-/** What a phone's wallet app does: a P-256 secure-element key proves itself over a server challenge. */
-async function registerWallet(tenant: string, label: string): Promise<string> {
-  const key = generateKeyPair('P-256');
-  const ch = (await api<{ challengeId: string; challenge: string }>('POST', '/v1/wallets/challenges', admin, { tenant })).body;
-  const point = exportRawPublicKey(key.publicKey);
-  const signature = toBase64Url(createSignature('ES256', key.privateKey, registrationToBeSigned(tenant, fromBase64Url(ch.challenge), point), 'raw'));
-  const r = await api<{ id: string }>('POST', '/v1/wallets', admin, { tenant, challengeId: ch.challengeId, publicKey: toBase64Url(point), signature, label, attestation: { format: 'none' } });
-  assert.equal(r.status, 201);
-  return r.body.id;
 }
 
 async function signIn(p: Page, token: string): Promise<void> {
@@ -214,7 +207,14 @@ describe('the console in Chromium', () => {
   });
 
   it('issues a credential from a template to a wallet, revokes it, and shows readers the revocation', async () => {
-    const walletId = await registerWallet('metro', 'rider phone');
+    // The rider's phone runs the wallet SDK: its secure-element key registers over a server challenge.
+    const wallet = await Wallet.open({ storage: new MemoryStorage(), storageKey: randomBytes(32), clock: systemClock, verifyUser: async () => true });
+    const ch = (await api<{ challengeId: string; challenge: string }>('POST', '/v1/wallets/challenges', admin, { tenant: 'metro' })).body;
+    const proof = await wallet.registrationProof('metro', ch.challenge);
+    const reg = await api<{ id: string }>('POST', '/v1/wallets', admin, { tenant: 'metro', challengeId: ch.challengeId, publicKey: proof.publicKey, signature: proof.signature, label: 'rider phone', attestation: { format: 'none' } });
+    assert.equal(reg.status, 201, JSON.stringify(reg.body));
+    const walletId = reg.body.id;
+    await wallet.completeRegistration('metro', walletId, proof.keyAlias);
     await page.goto(`${server.url}/console/#/credentials`);
     await page.selectOption('select[name=scope-tenant]', 'metro');
     await page.click('button:has-text("Create the issuer key")');
@@ -237,6 +237,10 @@ describe('the console in Chromium', () => {
     const id = (await page.locator('#credential-title .mono').innerText()).trim();
     await page.locator('[data-testid=status-slot][data-slot=valid]').waitFor();
     await shot(page, '11-credential-issued');
+    // The phone picks the credential up with a signed sync over HTTP, as the app does.
+    await wallet.sync(walletId, httpTransport(server.url));
+    assert.deepEqual(wallet.credentials().map((c) => c.id), [id]);
+    phone = { wallet, walletId };
 
     // A dashboard open in another tab of the same session (sessionStorage is per tab: sign in there too).
     const dash = await browser.context.newPage();
@@ -311,14 +315,27 @@ describe('the console in Chromium', () => {
     await signIn(dash, admin);
     await dash.locator('[data-testid=taps]').waitFor();
 
-    // The rider taps the revoked ticket: the reader refuses it offline (REVOKED) and uploads the event, signed.
-    const now = Date.now();
-    const events = [
-      { seq: 1, at: now - 2000, site: 'central-station', allow: false, reason: 'REVOKED', by: 'reader' as const, zones: ['A'], credentialId: revokedCredential, issuer: 'metro' },
-    ];
-    const sign1 = await signEventBatch({ identity: { chain: enrolment.chain, signer }, readerId: 'door-1', tenant: 'metro', iat: Math.floor(now / 1000) }, '0123456789abcdef', events);
-    const up = await fetch(`${server.url}/v1/readers/door-1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sign1: toBase64(sign1) }) });
-    assert.equal(up.status, 200, await up.text());
+    // The reader pins the city credential root and fills its trust cache with a signed request.
+    const rootAnswer = (await api<{ spki: string }>('GET', '/v1/credentials/root', admin)).body;
+    const trust = new TrustCache({ root: coseVerifierKey('ES256', importSpkiPublicKey('P-256', fromBase64Url(rootAnswer.spki))) });
+    const config = validateReaderConfig({ readerId: 'door-1', tenant: 'metro', site: 'central-station', zone: 'A', trustedTenants: ['metro'], serverUrl: server.url });
+    const identity = { chain: enrolment.chain, signer };
+    const queue = new SimReaderQueue();
+    const reader = new Reader({ config, identity, trust, events: queue, clock: systemClock });
+    const online = new ReaderOnline({ config, identity, trust, queue, clock: systemClock });
+    await online.refresh();
+
+    // The rider taps the revoked ticket with the phone (ISO 7816-4 APDUs): the reader refuses it
+    // offline, REVOKED, from its status list, and uploads the event, signed.
+    assert.ok(phone, 'the phone holds the credential from the previous step');
+    assert.ok(enrolment.root);
+    const responder = new WalletTapResponder({ authenticator: new CityReaderAuthenticator({ anchors: [enrolment.root] }), credentials: walletCredentialSource(phone.wallet), clock: systemClock });
+    const apdu = new ApduCard(responder);
+    const outcome = await reader.tap(await ApduReaderLink.open((c) => apdu.process(c)));
+    assert.equal(outcome.allow, false);
+    assert.equal(outcome.reason, 'REVOKED');
+    assert.equal(outcome.event.credentialId, revokedCredential);
+    assert.deepEqual(await online.upload(), { uploaded: 1, batches: 1 });
 
     const card = dash.locator('[data-testid=taps]');
     await card.locator('text=REVOKED').waitFor({ timeout: 5000 });
