@@ -204,6 +204,22 @@ describe('the console in Chromium', () => {
     await page.click('[role=dialog] button:has-text("Cancel")');
     assert.equal((await api<{ state: string }>('GET', '/v1/vault/status', admin)).body.state, 'unsealed');
     await shot(page, '08-vault');
+
+    // Vault keys: a key without a label is refused before anything is sent; then one is created and rotated.
+    const keysBefore = (await api<unknown[]>('GET', '/v1/vault/keys', admin)).body.length;
+    await page.click('button:has-text("Create key")');
+    await page.locator('[role=alert][data-code=INPUT_INVALID]', { hasText: 'label' }).waitFor();
+    assert.equal((await api<unknown[]>('GET', '/v1/vault/keys', admin)).body.length, keysBefore, 'nothing was created');
+    await page.selectOption('select[name=key-type]', 'ed25519');
+    await page.fill('input[name=key-label]', 'console test signing key');
+    await page.click('button:has-text("Create key")');
+    const keyRow = page.locator('tr[data-key-label="console test signing key"]');
+    await keyRow.and(page.locator('[data-version="1"]')).waitFor();
+    await keyRow.locator('button:has-text("Rotate")').click();
+    await keyRow.and(page.locator('[data-version="2"]')).waitFor();
+    const made = (await api<{ label: string; type: string; currentVersion: number }[]>('GET', '/v1/vault/keys', admin)).body.find((k) => k.label === 'console test signing key');
+    assert.deepEqual([made?.type, made?.currentVersion], ['ed25519', 2]);
+    await shot(page, '08b-vault-key-rotated');
   });
 
   it('issues a credential from a template to a wallet, revokes it, and shows readers the revocation', async () => {

@@ -135,7 +135,7 @@ export function Vault() {
           </select>
         </label>
       ) : null}
-      {canListKeys ? <KeysTable tenant={scope === '' ? undefined : scope} /> : <p className="muted">Listing keys needs the tenant-admin or auditor role.</p>}
+      {canListKeys ? <KeysTable tenant={scope === '' ? undefined : scope} manage={hasRole(me, 'city-admin', 'tenant-admin')} /> : <p className="muted">Listing keys needs the tenant-admin or auditor role.</p>}
 
       {hasRole(me, 'auditor') ? <RecentOperations /> : null}
 
