@@ -14,7 +14,7 @@ import { tempDir } from '../helpers/tmp.ts';
 import { ensureConsoleBuilt, launch, shot, watchErrors, type Browser } from '../console/browser.ts';
 import { coseVerifierKey, generateKeyPair, importSpkiPublicKey, keyObjectSigner } from '../../src/crypto/index.ts';
 import { fromBase64Url } from '../../src/core/bytes.ts';
-import { ApduReaderLink, createCsr, enroll, Reader, ReaderOnline, TrustCache, validateReaderConfig } from '../../src/reader/index.ts';
+import { ApduReaderLink, createCsr, enroll, Reader, ReaderOnline, toPemBlock, TrustCache, validateReaderConfig } from '../../src/reader/index.ts';
 import { ApduCard } from '../../src/tap/index.ts';
 import { CityReaderAuthenticator, MemoryStorage, Wallet, WalletTapResponder, httpTransport, walletCredentialSource } from '../../src/wallet/index.ts';
 import { SimReaderQueue } from '../../src/sim/reader-queue.ts';
@@ -316,6 +316,27 @@ describe('the console in Chromium', () => {
     await page.locator('[data-testid=device-state]', { hasText: 'compromised' }).waitFor();
     await page.locator('[data-testid=device-history] td', { hasText: 'pending → compromised' }).waitFor();
     assert.equal(await page.locator('button:has-text("Mark")').count(), 0, 'compromised is final: no more transitions offered');
+
+    // Issuing from a CSR: a pasted non-PEM is refused before anything is sent; a real CSR for a
+    // registered gate is issued and listed.
+    assert.equal((await api('POST', '/v1/devices', admin, { tenant: 'metro', id: 'gate-13', type: 'gate', site: 'Central Station' })).status, 201);
+    const gateKey = generateKeyPair('P-256');
+    const csrPem = toPemBlock('CERTIFICATE REQUEST', await createCsr(keyObjectSigner('ES256', gateKey.privateKey), gateKey.publicKey, 'gate-13'));
+    await page.goto(`${server.url}/console/#/pki`);
+    await page.fill('input[name=csr-tenant]', 'metro');
+    await page.fill('input[name=csr-device]', 'gate-13');
+    await page.fill('textarea[name=csr]', 'not a csr');
+    await page.click('button:has-text("Issue certificate")');
+    await page.locator('[role=alert][data-code=INPUT_INVALID]', { hasText: 'PEM' }).waitFor();
+    assert.equal((await api<unknown[]>('GET', '/v1/pki/certificates?deviceId=gate-13&tenant=metro', admin)).body.length, 0, 'nothing was issued');
+    await page.fill('textarea[name=csr]', csrPem);
+    await page.click('button:has-text("Issue certificate")');
+    const issuedNote = page.locator('[data-testid=csr-issued]');
+    await issuedNote.waitFor();
+    const serial = await issuedNote.getAttribute('data-serial');
+    const listed = (await api<{ serial: string; deviceId: string }[]>('GET', '/v1/pki/certificates?deviceId=gate-13&tenant=metro', admin)).body;
+    assert.deepEqual(listed.map((c) => [c.serial, c.deviceId]), [[serial, 'gate-13']]);
+    await shot(page, '15b-pki-issued-from-csr');
     await shot(page, '15-device-compromised');
   });
 

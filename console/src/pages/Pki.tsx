@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useState, type FormEvent } from 'react';
 import { ApiError, hasRole, isCityAdmin, q } from '../api.ts';
 import { Confirm } from '../components/Confirm.tsx';
 import { ErrorNote, type Problem } from '../components/ErrorNote.tsx';
@@ -45,6 +45,7 @@ export function Pki() {
   const cas = useLoad((signal) => api.get<Ca[]>('/v1/pki/cas', signal), [api]);
   const [error, setError] = useState<Problem | undefined>(undefined);
   const [busy, setBusy] = useState(false);
+  const [issuedCount, setIssuedCount] = useState(0);
 
   async function init() {
     setBusy(true);
@@ -108,9 +109,75 @@ export function Pki() {
           Create the root and issuing CAs
         </button>
       ) : null}
+      {hasRole(me, 'issuer', 'operator') ? <IssueFromCsr onIssued={() => setIssuedCount((n) => n + 1)} /> : null}
       <h2>Certificates</h2>
-      <Certificates />
+      <Certificates key={issuedCount} />
     </section>
+  );
+}
+
+interface Issued {
+  serial: string;
+  profile: string;
+  subject: string;
+  notAfter: number;
+}
+
+/**
+ * Issue a certificate for a registered device from its PKCS#10 CSR (PEM). The server checks the
+ * CSR's signature, the device's state and the profile; what it refuses is shown with its code.
+ */
+function IssueFromCsr({ onIssued }: { onIssued: () => void }) {
+  const { api, me } = useSession();
+  const [error, setError] = useState<Problem | undefined>(undefined);
+  const [issued, setIssued] = useState<Issued | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  async function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    const tenant = me.tenant ?? String(f.get('csr-tenant') ?? '').trim();
+    const deviceId = String(f.get('csr-device') ?? '').trim();
+    const csr = String(f.get('csr') ?? '').trim();
+    setIssued(undefined);
+    if (tenant === '' || deviceId === '') return setError({ code: 'INPUT_INVALID', message: 'name the tenant and the registered device the certificate is for' });
+    if (!/^-----BEGIN CERTIFICATE REQUEST-----[\s\S]+-----END CERTIFICATE REQUEST-----$/.test(csr)) return setError({ code: 'INPUT_INVALID', message: 'paste the CSR in PEM, from -----BEGIN CERTIFICATE REQUEST----- to -----END CERTIFICATE REQUEST-----' });
+    setBusy(true);
+    try {
+      setIssued(await api.post<Issued>('/v1/pki/certificates', { csr, tenant, deviceId }));
+      setError(undefined);
+      onIssued();
+    } catch (err) {
+      setError(problemOf(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <>
+      <h2>Issue from a CSR</h2>
+      <form onSubmit={(e) => void submit(e)} aria-label="Issue a certificate from a CSR" className="stack">
+        {me.tenant === null ? (
+          <label>
+            Tenant <input name="csr-tenant" maxLength={40} />
+          </label>
+        ) : null}
+        <label>
+          Device id <input name="csr-device" maxLength={63} />
+        </label>
+        <label>
+          CSR (PEM) <textarea name="csr" rows={6} maxLength={16384} className="mono" />
+        </label>
+        <button type="submit" className="primary" disabled={busy}>
+          Issue certificate
+        </button>
+      </form>
+      <ErrorNote error={error} title="No certificate was issued" />
+      {issued ? (
+        <p className="verified" data-testid="csr-issued" data-serial={issued.serial}>
+          ✓ Issued {issued.profile} certificate <span className="mono">{issued.serial}</span> for {issued.subject}, valid until {formatTime(issued.notAfter)}
+        </p>
+      ) : null}
+    </>
   );
 }
 
