@@ -29,14 +29,7 @@ export function parseRootDraft(text: string): RootDraftFile {
   if (!d || typeof d.canonical !== 'string' || !d.signed || d.signed._type !== 'root' || !Array.isArray(d.requirements)) {
     throw new CityTrustError('UPDATE_METADATA_MALFORMED', 'the draft is not a root draft');
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = fromBase64(d.canonical);
-  } catch (e) {
-    throw new CityTrustError('UPDATE_METADATA_MALFORMED', 'the draft canonical bytes are not base64', { cause: e });
-  }
-  // What the custodian reads must be what they sign.
-  if (!bytesEqual(bytes, canonicalBytes(d.signed))) throw new CityTrustError('UPDATE_METADATA_MALFORMED', 'the canonical bytes do not match the draft shown; refuse to sign');
+  checkCanonical(d.canonical, d.signed);
   return d;
 }
 
@@ -83,15 +76,30 @@ export function generateOfflineKey(type: TufKeyType): { privateKeyPem: string; p
  * canonical form of what is shown and that every target is within the role's paths, and signs
  * them; the signed metadata file goes back (`updates role-submit`), never the key.
  */
-export interface DelegationDraftFile {
+/** The draft of a manufacturer's role, as the server hands it out and the manufacturer reads it. */
+export interface DelegationDraft {
   role: string;
   version: number;
+  /** The canonical bytes to sign, base64 (OLPC canonical JSON of `signed`). */
   canonical: string;
   signed: Signed;
   keyids: string[];
   threshold: number;
   paths: string[];
+  /** Targets in the draft that no signed version holds yet. */
   pending: string[];
+}
+export type DelegationDraftFile = DelegationDraft;
+
+/** What a signer reads must be what it signs: the draft's canonical bytes are exactly those of `signed`. */
+function checkCanonical(canonical: string, signed: Signed): void {
+  let bytes: Uint8Array;
+  try {
+    bytes = fromBase64(canonical);
+  } catch (e) {
+    throw new CityTrustError('UPDATE_METADATA_MALFORMED', 'the draft canonical bytes are not base64', { cause: e });
+  }
+  if (!bytesEqual(bytes, canonicalBytes(signed))) throw new CityTrustError('UPDATE_METADATA_MALFORMED', 'the canonical bytes do not match the draft shown; refuse to sign');
 }
 
 export function parseDelegationDraft(text: string): DelegationDraftFile {
@@ -104,13 +112,7 @@ export function parseDelegationDraft(text: string): DelegationDraftFile {
   if (!d || typeof d.role !== 'string' || typeof d.canonical !== 'string' || !d.signed || d.signed._type !== 'targets' || !Array.isArray(d.keyids) || !Array.isArray(d.paths)) {
     throw new CityTrustError('UPDATE_METADATA_MALFORMED', 'the draft is not a manufacturer role draft');
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = fromBase64(d.canonical);
-  } catch (e) {
-    throw new CityTrustError('UPDATE_METADATA_MALFORMED', 'the draft canonical bytes are not base64', { cause: e });
-  }
-  if (!bytesEqual(bytes, canonicalBytes(d.signed))) throw new CityTrustError('UPDATE_METADATA_MALFORMED', 'the canonical bytes do not match the draft shown; refuse to sign');
+  checkCanonical(d.canonical, d.signed);
   // The manufacturer checks what it signs is its own: images of its classes only.
   const targets = (d.signed.targets ?? {}) as Record<string, unknown>;
   for (const p of Object.keys(targets)) {

@@ -19,6 +19,7 @@ import { channelPath, checkVersion, compareVersions, imagePattern, targetPath, t
 import { RepoEngine, roleKeys, TOP, type EngineDeps, type RepoState, type Db } from './engine.ts';
 import * as v from './validate.ts';
 import { MetadataCache } from './serve-cache.ts';
+import type { DelegationDraft } from './ceremony.ts';
 import { buildChannel } from './channel.ts';
 
 /** Who acts: an actor for the audit log and a tenant scope (null = the city). */
@@ -51,18 +52,7 @@ export interface PublishedTarget {
 /** Role prefix of targets uploaded for an offline manufacturer role and not signed yet (never a role name: ROLE_NAME has no colon). */
 const PENDING = 'pending:';
 
-export interface DelegationDraft {
-  role: string;
-  version: number;
-  /** The canonical bytes to sign, base64 (OLPC canonical JSON of `signed`). */
-  canonical: string;
-  signed: Signed;
-  keyids: string[];
-  threshold: number;
-  paths: string[];
-  /** Targets in the draft that no signed version holds yet. */
-  pending: string[];
-}
+export type { DelegationDraft } from './ceremony.ts';
 
 export interface ReleaseView {
   deviceClass: string;
