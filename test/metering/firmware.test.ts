@@ -8,38 +8,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
-import { BaseFetcher } from 'tuf-js';
-import { DownloadHTTPError } from 'tuf-js/dist/error.js';
-import type { FastifyInstance } from 'fastify';
 import { MeterUpdates, SimulatedMeter, MemoryMeterStorage } from '../../src/metering/meter.ts';
 import type { ReportSigner } from '../../src/updates/client.ts';
 import { auth, testApp, type TestApp } from '../helpers/app.ts';
 import { tempDir } from '../helpers/tmp.ts';
-
-function injectFetch(app: FastifyInstance): typeof fetch {
-  return (async (input: string | URL | Request, init?: RequestInit) => {
-    const url = new URL(String(input));
-    const res = await app.inject({ method: (init?.method ?? 'GET') as 'GET', url: url.pathname + url.search, headers: (init?.headers ?? {}) as Record<string, string>, ...(init?.body !== undefined && { payload: init.body as string }) });
-    return new Response(new Uint8Array(res.rawPayload), { status: res.statusCode, headers: res.headers as Record<string, string> });
-  }) as typeof fetch;
-}
-
-/** tuf-js transport over app.inject; `tamper` flips a bit in targets whose URL ends with a suffix. */
-class InjectFetcher extends BaseFetcher {
-  tamper: string | undefined;
-  readonly #app: FastifyInstance;
-  constructor(app: FastifyInstance) {
-    super();
-    this.#app = app;
-  }
-  override async fetch(url: string): Promise<ReadableStream<Uint8Array<ArrayBuffer>>> {
-    const res = await this.#app.inject({ method: 'GET', url: new URL(url).pathname });
-    if (res.statusCode !== 200) throw new DownloadHTTPError('Failed to download', res.statusCode);
-    const bytes = new Uint8Array(res.rawPayload);
-    if (this.tamper !== undefined && url.endsWith(this.tamper)) bytes[10]! ^= 0x01;
-    return new ReadableStream({ start: (c) => (c.enqueue(bytes), c.close()) });
-  }
-}
+import { InjectFetcher, injectFetch } from '../helpers/inject-fetch.ts';
 
 const REPO = 'utility-meters';
 

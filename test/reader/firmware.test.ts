@@ -9,45 +9,13 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { BaseFetcher } from 'tuf-js';
-import { DownloadHTTPError } from 'tuf-js/dist/error.js';
-import type { FastifyInstance } from 'fastify';
 import { coseVerifierKey, generateKeyPair, keyObjectSigner } from '../../src/crypto/index.ts';
 import { createCsr, enroll, TrustCache, validateReaderConfig, ReaderUpdates, READER_TRUST_BUNDLE_TYPE, type ReaderConfig } from '../../src/reader/index.ts';
 import type { ReaderKeyMaterial } from '../../src/tap/index.ts';
 import { auth, testApp, type TestApp } from '../helpers/app.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { InjectFetcher, injectFetch } from '../helpers/inject-fetch.ts';
 import { openEnv, standardRepo, image, MirrorFetcher, TRANSIT } from '../updates/helpers.ts';
-
-function injectFetch(app: FastifyInstance): typeof fetch {
-  return (async (input: string | URL | Request, init?: RequestInit) => {
-    const url = new URL(String(input));
-    const res = await app.inject({ method: (init?.method ?? 'GET') as 'GET', url: url.pathname + url.search, headers: (init?.headers ?? {}) as Record<string, string>, ...(init?.body !== undefined && { payload: init.body as string }) });
-    return new Response(new Uint8Array(res.rawPayload), { status: res.statusCode, headers: res.headers as Record<string, string> });
-  }) as typeof fetch;
-}
-
-/** tuf-js transport over app.inject; `replace` plays a malicious mirror for URLs ending with a suffix. */
-class InjectFetcher extends BaseFetcher {
-  readonly replace = new Map<string, Uint8Array>();
-  readonly #app: FastifyInstance;
-  constructor(app: FastifyInstance) {
-    super();
-    this.#app = app;
-  }
-  override async fetch(url: string): Promise<ReadableStream<Uint8Array<ArrayBuffer>>> {
-    const forged = [...this.replace].find(([s]) => url.endsWith(s))?.[1];
-    let bytes: Uint8Array;
-    if (forged) bytes = forged;
-    else {
-      const res = await this.#app.inject({ method: 'GET', url: new URL(url).pathname });
-      if (res.statusCode !== 200) throw new DownloadHTTPError('Failed to download', res.statusCode);
-      bytes = new Uint8Array(res.rawPayload);
-    }
-    const copy = new Uint8Array(bytes);
-    return new ReadableStream({ start: (c) => (c.enqueue(copy), c.close()) });
-  }
-}
 
 const REPO = 'acme-readers';
 

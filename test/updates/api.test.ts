@@ -8,28 +8,12 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, sign as cryptoSign } from 'node:crypto';
 import { keyPair, makeCsr } from '../pki/helpers.ts';
-import { BaseFetcher } from 'tuf-js';
-import { DownloadHTTPError } from 'tuf-js/dist/error.js';
-import type { FastifyInstance } from 'fastify';
 import { testApp, auth, type TestApp } from '../helpers/app.ts';
+import { InjectFetcher } from '../helpers/inject-fetch.ts';
 import { DeviceUpdater, reportBytes, type ReportSigner } from '../../src/updates/index.ts';
 import { toBase64Url } from '../../src/core/bytes.ts';
 import { image, tmp } from './helpers.ts';
 import { generateOfflineKey, parseDelegationDraft, signDelegationDraft } from '../../src/updates/ceremony.ts';
-
-class InjectFetcher extends BaseFetcher {
-  readonly #app: FastifyInstance;
-  constructor(app: FastifyInstance) {
-    super();
-    this.#app = app;
-  }
-  override async fetch(url: string): Promise<ReadableStream<Uint8Array<ArrayBuffer>>> {
-    const res = await this.#app.inject({ method: 'GET', url: new URL(url).pathname });
-    if (res.statusCode !== 200) throw new DownloadHTTPError('Failed to download', res.statusCode);
-    const bytes = new Uint8Array(res.rawPayload);
-    return new ReadableStream({ start: (c) => (c.enqueue(bytes), c.close()) });
-  }
-}
 
 describe('the updates API', () => {
   let t: TestApp;
