@@ -2,9 +2,12 @@
  * The dashboard while the demo city runs at 500 taps a second: `citytrust demo --rate 500` at its
  * default size (readers uploading their signed event queues over HTTP, meters publishing over
  * MQTT, the status push), and the dashboard in Chromium refreshes at least once a second,
- * charting the taps, the denials by reason and the meter ingest rate it sees. The demo's own
- * final report says how many taps a second this machine actually sustained (reported as a test
- * diagnostic: a tap is CPU work, and a shared 2-core machine may not reach 500).
+ * charting the taps, the denials by reason and the meter ingest rate it sees. The taps run in the
+ * demo's tap workers (src/sim/tap-worker.ts), beside the server's main thread. The demo's own
+ * final report says how many taps a second this machine actually sustained and how many it
+ * skipped; both are reported as test diagnostics, not asserted: a tap is CPU work, and a shared
+ * 2-core machine busy with other work does not reach 500 (a quiet one reaches about 495, the
+ * first seconds of the city's start-up costing the rest).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -116,6 +119,7 @@ describe('the dashboard while the demo city runs at 500 taps a second', () => {
     // The final report's line (the last one printed).
     const line = [...demo.output().matchAll(/taps: \d+ at (\d+)\/s \(target 500\/s[^)]*\)/g)].at(-1);
     assert.ok(line, demo.output());
+    assert.match(demo.output(), /taps run in [12] worker threads?/, 'the taps ran beside the server, in worker threads');
     t.diagnostic(`the city sustained ${line[1]} taps/s of the ${RATE} asked (${line[0]})`);
   });
 });

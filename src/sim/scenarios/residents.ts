@@ -21,6 +21,9 @@ export interface Card {
   /** The status list the credential's index is in. */
   readonly statusList: string;
   readonly wallet: Wallet;
+  /** The wallet's sealed records and their key: the tap workers reopen the same wallet from them. */
+  readonly storage: MemoryStorage;
+  readonly storageKey: Uint8Array;
   /** Seconds since the epoch. */
   readonly validUntil: number;
 }
@@ -56,7 +59,9 @@ export function residentsScenario(): ResidentsScenario {
     const clock = w.ctx.clock;
     const direct: SyncTransport = { nonce: (id) => svc.wallets.nonce(id), sync: (id, body) => svc.wallets.sync(id, body) };
     const give = async (holder: string, kind: CardKind, tenant: string, template: string, extra: { grants?: Record<string, unknown>; validUntil?: number } = {}) => {
-      const wallet = await Wallet.open({ storage: new MemoryStorage(), storageKey: randomBytes(32), clock, verifyUser: async () => true });
+      const storage = new MemoryStorage();
+      const storageKey = randomBytes(32);
+      const wallet = await Wallet.open({ storage, storageKey, clock, verifyUser: async () => true });
       const ch = await svc.wallets.createChallenge(tenant, SIM_ACTOR);
       const proof = await wallet.registrationProof(tenant, ch.challenge);
       const reg = await svc.wallets.register(tenant, { challengeId: ch.challengeId, publicKey: proof.publicKey, signature: proof.signature, label: holder }, SIM_ACTOR);
@@ -64,7 +69,7 @@ export function residentsScenario(): ResidentsScenario {
       const issued = await svc.issuer.issue(tenant, { walletId: reg.id, template, ...(extra.grants && { grants: extra.grants }), ...(extra.validUntil !== undefined && { validUntil: extra.validUntil }) }, SIM_ACTOR);
       await wallet.sync(reg.id, direct);
       w.stats.inc('credentials.issued');
-      cards.push({ kind, tenant, holder, credentialId: issued.id, statusList: issued.statusList, wallet, validUntil: issued.validUntil });
+      cards.push({ kind, tenant, holder, credentialId: issued.id, statusList: issued.statusList, wallet, storage, storageKey, validUntil: issued.validUntil });
     };
     return give;
   };
