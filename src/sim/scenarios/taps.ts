@@ -205,7 +205,7 @@ export function tapsScenario(residents: ResidentsScenario): TapsScenario {
       const phones: CardSpec[] = cards.map((c) => ({ kind: c.kind, tenant: c.tenant, holder: c.holder, validUntil: c.validUntil, records: c.storage.records, storageKey: c.storageKey }));
       workers.forEach((t, i) => send(t, { type: 'start', cards: phones, rate: w.options.rate / workers.length, incidents: i === 0 }));
       started = true;
-      // A day ticket reported stolen a third of the way in: revoked at the back office; the new
+      // A day ticket reported stolen a third of the way in: revoked at the back office over HTTP; the new
       // status list reaches the readers through the push channel; then the thief tries a gate.
       const after = ((w.options.duration ?? 30) * 1000) / 3;
       revokeTimer = setTimeout(() => {
@@ -216,7 +216,13 @@ export function tapsScenario(residents: ResidentsScenario): TapsScenario {
           const online = specs.filter((r) => r.push && r.tenant === victim.tenant);
           const before = new Map(online.map((r) => [r.id, pushes.get(r.id) ?? 0]));
           const t0 = performance.now();
-          await w.ctx.credentials.issuer.revoke(victim.tenant, victim.credentialId, SIM_ACTOR, 'lost or stolen');
+          // The back office revokes it through the API, as an operator's tool (or the console) does.
+          const res = await fetch(`${w.baseUrl}/v1/credentials/${encodeURIComponent(victim.credentialId)}/revoke`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${w.adminToken}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ reason: 'lost or stolen' }),
+          });
+          if (!res.ok) throw new Error(`the revocation was refused: HTTP ${res.status} ${await res.text()}`);
           w.stats.inc('credentials.revoked');
           const revokedMs = performance.now() - t0;
           // Wait (up to 10 s) for the push to reach every online reader.
@@ -229,7 +235,7 @@ export function tapsScenario(residents: ResidentsScenario): TapsScenario {
           revoked = victim;
           const reason = await tapOn('gate-001', victim);
           if (reason === 'REVOKED') w.stats.inc('taps.revocation_enforced');
-          w.say(`  revocation:     ${victim.holder}'s day ticket revoked (${revokedMs.toFixed(0)} ms); status push reached ${reached} of ${online.length} online ${victim.tenant} readers ${ms.toFixed(0)} ms later; next tap at gate-001: ${reason}`);
+          w.say(`  revocation:     ${victim.holder}'s day ticket revoked through the API (${revokedMs.toFixed(0)} ms); status push reached ${reached} of ${online.length} online ${victim.tenant} readers ${ms.toFixed(0)} ms later; next tap at gate-001: ${reason}`);
         })().catch((e: unknown) => w.say(`  revocation FAILED: ${e instanceof Error ? e.message : String(e)}`));
       }, after);
       revokeTimer.unref();
