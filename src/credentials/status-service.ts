@@ -9,7 +9,7 @@
  * this instance at once and from other instances through a poll of the versions (every 250 ms
  * while anyone listens).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { CityTrustError } from '../core/errors.ts';
 import type { Transaction } from 'kysely';
 import type { Database } from '../store/schema.ts';
@@ -24,6 +24,11 @@ const LIST_ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 export interface StatusChange {
   readonly list: string;
   readonly version: number;
+}
+
+/** The trust list changed (an issuer key created, rotated or retired, a new root certificate): `version` names the new state. */
+export interface TrustChange {
+  readonly trust: string;
 }
 
 /** A slot reserved for one credential on a tenant's open list. */
@@ -54,6 +59,8 @@ export class StatusLists {
   readonly #full = new Set<string>();
   readonly #tokens = new Map<string, { version: number; at: number; token: Promise<Uint8Array> }>();
   readonly #listeners = new Set<(c: StatusChange) => void>();
+  readonly #trustListeners = new Set<(c: TrustChange) => void>();
+  #trustVersion: string | undefined;
   readonly #seen = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #polling = false;
@@ -201,12 +208,47 @@ export class StatusLists {
     this.#startPolling();
     return () => {
       this.#listeners.delete(listener);
-      if (this.#listeners.size === 0) this.stop();
+      if (this.#listeners.size === 0 && this.#trustListeners.size === 0) this.stop();
     };
+  }
+
+  /**
+   * Subscribes to trust-list changes (issuer keys and the credential root's certificate, from this
+   * instance or another on the same database, seen by the same 250 ms poll); returns the unsubscribe
+   * function. Listeners hear only a version name: readers fetch and verify the signed list themselves.
+   */
+  subscribeTrust(listener: (c: TrustChange) => void): () => void {
+    this.#trustListeners.add(listener);
+    this.#startPolling();
+    return () => {
+      this.#trustListeners.delete(listener);
+      if (this.#listeners.size === 0 && this.#trustListeners.size === 0) this.stop();
+    };
+  }
+
+  /** A digest of what the trust list is built from: every issuer key row's state and certificate, and the credential roots. */
+  async trustVersion(): Promise<string> {
+    const db = this.#deps.store.db;
+    const keys = await db.selectFrom('credential_issuer_keys').select(['kid', 'state', 'cert_exp', 'retired_at']).orderBy('kid').execute();
+    const roots = await db.selectFrom('credential_roots').select(['id', 'kid']).orderBy('id').execute();
+    const h = createHash('sha256');
+    for (const k of keys) h.update(`${k.kid}|${k.state}|${Number(k.cert_exp)}|${k.retired_at === null ? '' : Number(k.retired_at)}\n`);
+    for (const r of roots) h.update(`${r.id}|${Buffer.from(r.kid).toString('hex')}\n`);
+    return h.digest('hex').slice(0, 16);
+  }
+
+  async #pollTrust(): Promise<void> {
+    if (this.#trustListeners.size === 0) return;
+    const v = await this.trustVersion();
+    const before = this.#trustVersion;
+    this.#trustVersion = v;
+    if (before !== undefined && before !== v) for (const l of this.#trustListeners) l({ trust: v });
   }
 
   #startPolling(): void {
     if (this.#timer) return;
+    // The trust version the first poll sees is the baseline, not a change.
+    void this.trustVersion().then((v) => (this.#trustVersion ??= v), () => undefined);
     this.#since = this.#deps.clock.now() - 1000;
     this.#timer = setInterval(() => void this.#poll(), 250);
     this.#timer.unref();
@@ -224,6 +266,7 @@ export class StatusLists {
         const v = Number(r.version);
         if ((this.#seen.get(r.id) ?? -1) < v) this.notify({ list: r.id, version: v });
       }
+      await this.#pollTrust();
     } catch {
       // A failed poll is retried on the next tick; listeners lose nothing but latency.
     } finally {
@@ -234,5 +277,6 @@ export class StatusLists {
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#trustVersion = undefined;
   }
 }

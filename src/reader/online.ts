@@ -69,6 +69,8 @@ function asError(e: unknown): CityTrustError {
 export class ReaderOnline {
   readonly #o: ReaderOnlineOptions;
   readonly #fetch: typeof fetch;
+  /** The last trust-list version a push announced and a refresh applied. */
+  #trustVersion: string | undefined;
 
   constructor(o: ReaderOnlineOptions) {
     if (o.config.serverUrl === undefined) throw new CityTrustError('READER_CONFIG_INVALID', 'reader configuration "serverUrl" is needed to go online', { details: { key: 'serverUrl' } });
@@ -169,8 +171,9 @@ export class ReaderOnline {
   }
 
   /**
-   * Listens to the server's status-list events (server-sent events, docs/status-list.md) and
-   * applies each new version of a list the reader holds. Resolves when `signal` aborts or the stream
+   * Listens to the server's push (server-sent events, docs/status-list.md): applies each new version
+   * of a status list the reader holds, and on a trust-list change refreshes (signed request) and
+   * verifies the new trust list against the pinned root. Resolves when `signal` aborts or the stream
    * ends; the caller reconnects (and should refresh() once, since events may have been missed).
    */
   async watch(signal: AbortSignal, onUpdate?: (u: TrustUpdate | CityTrustError) => void): Promise<void> {
@@ -194,9 +197,28 @@ export class ReaderOnline {
         while ((i = buf.indexOf('\n\n')) >= 0) {
           const block = buf.slice(0, i);
           buf = buf.slice(i + 2);
-          const data = block.split('\n').find((l) => l.startsWith('data: '));
-          if (!block.split('\n').includes('event: status') || data === undefined) continue;
-          const { list } = JSON.parse(data.slice(6)) as { list?: unknown };
+          const lines = block.split('\n');
+          const data = lines.find((l) => l.startsWith('data: '));
+          if (data === undefined) continue;
+          let parsed: { list?: unknown; trust?: unknown };
+          try {
+            parsed = JSON.parse(data.slice(6)) as { list?: unknown; trust?: unknown };
+          } catch {
+            continue;
+          }
+          if (parsed === null || typeof parsed !== 'object') continue;
+          if (lines.includes('event: trust')) {
+            // The push names a version only; the list itself comes from the signed refresh and is
+            // verified against the pinned root like any other (a forged push changes nothing).
+            if (typeof parsed.trust !== 'string' || !/^[0-9a-f]{8,64}$/.test(parsed.trust) || parsed.trust === this.#trustVersion) continue;
+            const version = parsed.trust;
+            const u = await this.refresh().catch((e: unknown) => (isCityTrustError(e) ? e : new CityTrustError('READER_UPLOAD_FAILED', 'refreshing the trust list failed', { cause: e })));
+            if (!isCityTrustError(u)) this.#trustVersion = version;
+            onUpdate?.(u);
+            continue;
+          }
+          if (!lines.includes('event: status')) continue;
+          const { list } = parsed;
           if (typeof list !== 'string' || !/^[a-z0-9]{4,32}$/.test(list) || this.#o.trust.statusList(`ct:${list}`) === undefined) continue;
           onUpdate?.(await this.#fetchList(list).catch((e: unknown) => (isCityTrustError(e) ? e : new CityTrustError('READER_UPLOAD_FAILED', 'fetching a status list failed', { cause: e }))));
         }

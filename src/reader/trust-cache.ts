@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CityTrustError, isCityTrustError } from '../core/errors.ts';
+import { bytesEqual } from '../core/bytes.ts';
 import { CredentialTrust, verifyStatusListToken, type VerifiedStatusList } from '../credentials/device.ts';
 import { CborTag, decodeCbor, encodeCbor, type CoseVerifierKey } from '../crypto/index.ts';
 import { writeFileAtomic } from './files.ts';
@@ -116,7 +117,9 @@ export class TrustCache {
         return invalid('the trust list does not verify against the pinned city root', e);
       }
       if (trust?.issuedAt !== undefined && next.issuedAt !== undefined && next.issuedAt < trust.issuedAt) trustState = 'older-ignored';
-      else if (trust?.issuedAt !== undefined && next.issuedAt === trust.issuedAt) trustState = 'unchanged';
+      // Same second, same bytes: nothing new. Same second, other bytes: the server re-signed after a
+      // change within that second (a pushed rotation), so the list fetched last replaces the one held.
+      else if (trust?.issuedAt !== undefined && next.issuedAt === trust.issuedAt && trustBytes !== undefined && bytesEqual(trustBytes, bundle.trustList)) trustState = 'unchanged';
       else {
         trust = next;
         trustBytes = bundle.trustList;

@@ -161,6 +161,38 @@ describe('readers and the server', () => {
     assert.ok(r.trust.trust!.keys().some((k) => k.tenant === 'acme'));
   });
 
+  it('pushes a trust-list change: an issuer key rotation reaches a watching reader at once, which fetches and verifies the signed list', async () => {
+    const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const tmp = tempDir();
+    dirs.push(tmp.remove);
+    const trust = new TrustCache({ root: (await t.ctx.credentials.root.get()).verifier });
+    const config = validateReaderConfig({ readerId: 'door-12', tenant: 'acme', site: 'hq', resources: ['door:hq/floor3/d12'], serverUrl: address });
+    const o = new ReaderOnline({ config, identity: reader.identity, trust, queue: EventQueue.open(tmp.dir), clock: t.clock });
+    await o.refresh();
+    const kids = () => new Set(trust.trust!.keys().map((k) => Buffer.from(k.kid).toString('hex')));
+    const before = kids();
+    const ac = new AbortController();
+    const updates: unknown[] = [];
+    let heard!: () => void;
+    const pushed = new Promise<void>((resolve) => (heard = resolve));
+    const watching = o.watch(ac.signal, (u) => {
+      updates.push(u);
+      heard();
+    });
+    // Let the stream open and the server take its baseline (one poll tick) before the change.
+    await new Promise((r) => setTimeout(r, 600));
+    const rotated = await t.ctx.credentials.rotateIssuerKey('acme', 'ES256', 'test');
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([pushed.then(() => 'pushed'), new Promise<string>((r) => (timer = setTimeout(() => r('no push within 5 s'), 5000)))]);
+    clearTimeout(timer);
+    ac.abort();
+    await watching;
+    assert.equal(outcome, 'pushed');
+    assert.equal((updates[0] as { trustList?: string }).trustList, 'updated');
+    assert.ok(kids().has(rotated.kid), 'the new issuer key is trusted');
+    for (const k of before) assert.ok(kids().has(k), 'the retired key stays trusted for what it signed');
+  });
+
   it('answers another tenant asking for a reader like a missing one (READER_NOT_FOUND)', async () => {
     const other = (await t.ctx.tokens.create({ tenant: 'other', roles: ['operator'], label: 'x' }, undefined)).token;
     const res = await t.app.inject({ method: 'GET', url: '/v1/readers/door-12/events', headers: auth(other) });

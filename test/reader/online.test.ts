@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createStatusListToken, createTrustList, STATUS } from '../../src/credentials/device.ts';
-import { coseVerifierKey } from '../../src/crypto/index.ts';
+import { coseVerifierKey, generateKeyPair, keyObjectSigner } from '../../src/crypto/index.ts';
 import { EVENTS_TYP, EventQueue, openReaderMessage, ReaderOnline, validateReaderConfig, type ReaderEvent } from '../../src/reader/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { world } from '../tap/helpers.ts';
@@ -71,6 +71,42 @@ describe('the reader online', () => {
     assert.equal(updates.length, 1);
     assert.equal(w.trust.statusList(w.statusUri)!.list.get(cred.claims.status!.idx), STATUS.INVALID);
   });
+  it('on a pushed trust-list change refreshes through the signed request and keeps its cache when the answer is forged or unsigned; pushed bytes are never applied', async () => {
+    const w = await world();
+    const before = w.trust.summary();
+    const beforeKids = w.trust.trust!.keys().map((k) => Buffer.from(k.kid).toString('hex'));
+    const other = generateKeyPair('P-256');
+    const forgedList = await createTrustList({ certificates: [], iat: Math.floor(w.clock.now() / 1000) + 10, exp: Math.floor(w.clock.now() / 1000) + 86400 }, keyObjectSigner('ES256', other.privateKey), new Uint8Array(8));
+    const requests: string[] = [];
+    const answers = [{ trustList: Buffer.from(forgedList).toString('base64'), statusLists: [] }, { trustList: Buffer.from('not signed at all').toString('base64'), statusLists: [] }];
+    const fetchImpl = (async (url: string) => {
+      if (url.endsWith('/v1/status/events')) {
+        const events =
+          `event: trust\ndata: {"trust":"00112233aabbccdd","trustList":"${Buffer.from(forgedList).toString('base64')}"}\n\n` +
+          'event: trust\ndata: {"trust":"not a version"}\n\nevent: trust\ndata: null\n\nevent: trust\ndata: {broken\n\n' +
+          'event: trust\ndata: {"trust":"8899aabbccddeeff"}\n\n';
+        return new Response(new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode(events)), c.close()) }), { status: 200, headers: { 'content-type': 'text/event-stream' } });
+      }
+      requests.push(url);
+      return new Response(JSON.stringify(answers.shift()), { status: 200 });
+    }) as unknown as typeof fetch;
+    const config = validateReaderConfig({ readerId: 'door-12', tenant: 'acme', site: 'hq', resources: ['door:hq/floor3/d12'], serverUrl: 'https://city.example' });
+    const online = new ReaderOnline({ config, identity: w.readerCert.material, trust: w.trust, queue: { instance: '0011223344556677', pending: () => [], acknowledge: () => 0 }, clock: w.clock, fetch: fetchImpl });
+    const updates: unknown[] = [];
+    await online.watch(new AbortController().signal, (u) => updates.push(u));
+    // Two well-formed announcements, two signed refreshes; the malformed ones fetch nothing.
+    assert.deepEqual(requests, ['https://city.example/v1/readers/door-12/trust', 'https://city.example/v1/readers/door-12/trust']);
+    assert.deepEqual(
+      updates.map((u) => (u as { code?: string }).code),
+      ['READER_TRUST_CACHE_INVALID', 'READER_TRUST_CACHE_INVALID'],
+    );
+    assert.deepEqual(w.trust.summary(), before);
+    assert.deepEqual(
+      w.trust.trust!.keys().map((k) => Buffer.from(k.kid).toString('hex')),
+      beforeKids,
+    );
+  });
+
   it('run(): a reader that was offline uploads everything it decided meanwhile at its first round back, backing off while the server is unreachable', async (t) => {
     const w = await world();
     const tmp = tempDir();

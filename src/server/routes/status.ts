@@ -14,18 +14,24 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.get(
     '/v1/status/events',
-    { schema: { tags: ['status'], summary: 'Server-sent events: `event: status` with data {"list","version"} whenever a list changes. Public.' }, config: { rateLimit: false } },
+    { schema: { tags: ['status'], summary: 'Server-sent events: `event: status` with data {"list","version"} whenever a list changes; `event: trust` with data {"trust"} (a version name) whenever the trust list changes — readers then fetch the signed list. Public.' }, config: { rateLimit: false } },
     async (req, reply) => {
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-request-id': req.id });
       res.write(': citytrust status events\n\n');
       const unsubscribe = lists.subscribe((c) => res.write(`event: status\ndata: ${JSON.stringify({ list: c.list, version: c.version })}\n\n`));
+      const unsubscribeTrust = lists.subscribeTrust((c) => {
+        // The next trust-list fetch signs the new state (a rotation on another instance included).
+        ctx.credentials.trustLists.invalidate();
+        res.write(`event: trust\ndata: ${JSON.stringify({ trust: c.trust })}\n\n`);
+      });
       const beat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
       beat.unref();
       const close = () => {
         clearInterval(beat);
         unsubscribe();
+        unsubscribeTrust();
       };
       req.raw.on('close', close);
       res.on('error', close);
