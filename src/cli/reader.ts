@@ -2,7 +2,7 @@
  * `citytrust reader`: readers as the server sees them (list, events, stats), and a software reader
  * on this machine (init, enroll, refresh, upload, online, tap, status) with its state in --dir.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { systemClock } from '../core/clock.ts';
 import { CityTrustError } from '../core/errors.ts';
@@ -12,6 +12,14 @@ import { TcpReaderLink, WebSocketReaderLink } from '../tap/index.ts';
 import { ReaderIngest } from '../server/routes/reader-ingest.ts';
 import type { AppContext } from '../server/context.ts';
 import { action, out, table, withCommon, withContext, type GlobalOptions } from './common.ts';
+
+/** --root: a file (PEM or DER) or base64url bytes. */
+function rootArgument(v: string): Uint8Array | string {
+  if (!existsSync(v)) return fromBase64Url(v);
+  const bytes = new Uint8Array(readFileSync(v));
+  const text = new TextDecoder().decode(bytes);
+  return text.includes('-----BEGIN ') ? text : bytes;
+}
 
 function ingest(ctx: AppContext): ReaderIngest {
   return new ReaderIngest({ store: ctx.store, audit: ctx.audit, clock: ctx.clock, pki: ctx.pki, credentials: ctx.credentials });
@@ -77,10 +85,10 @@ export function readerCommand(): Command {
 
   cmd.addCommand(
     withDir(withCommon(new Command('init')))
-      .description('create a software reader: configuration, pinned city credential root, a fresh key')
+      .description('create a software reader: configuration, the pinned city root, a fresh key')
       .requiredOption('--config-file <file>', 'reader configuration JSON (docs/reader.md §2)')
-      .requiredOption('--root <spki>', 'the city credential root SPKI, base64url (GET /v1/credentials/root, compared out of band)')
-      .addHelpText('after', '\nExample:\n  citytrust reader init --dir ./door-12 --config-file door-12.json --root MFkwEwYH…')
+      .requiredOption('--root <root>', 'the city root to pin: a PEM file of the PKI root CA certificate (or its PUBLIC KEY), or an SPKI / DER certificate in base64url; P-384, P-256 or Ed25519 (an ES256 credential root SPKI from GET /v1/credentials/root also works). Compare its fingerprint out of band')
+      .addHelpText('after', '\nExample:\n  citytrust reader init --dir ./door-12 --config-file door-12.json --root city-root.pem')
       .action(
         action(async (o: DirOptions & { configFile: string; root: string }) => {
           let config: unknown;
@@ -89,7 +97,7 @@ export function readerCommand(): Command {
           } catch (e) {
             throw new CityTrustError('READER_CONFIG_INVALID', `${o.configFile} is not readable JSON`, { cause: e });
           }
-          const c = initReaderHome(o.dir, config, fromBase64Url(o.root));
+          const c = initReaderHome(o.dir, config, rootArgument(o.root));
           out(o, { dir: o.dir, readerId: c.readerId, tenant: c.tenant, site: c.site }, () => `reader ${c.tenant}/${c.readerId} at site ${c.site} initialised in ${o.dir}; next: citytrust reader enroll`);
         }),
       ),

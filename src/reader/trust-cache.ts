@@ -1,6 +1,6 @@
 /**
  * The reader's offline trust cache (docs/reader.md §4): the trust list (issuer certificates signed by
- * the pinned city credential root) and the Status List Tokens of the issuers it accepts. Everything is
+ * the credential root, which the pinned city root certifies) and the Status List Tokens of the issuers it accepts. Everything is
  * verified before it replaces anything, all or nothing; nothing moves backwards (a list older than the
  * one held is ignored, so a replayed old list cannot un-revoke a credential); the verified bytes are
  * persisted atomically and verified again on load, so a restart while offline keeps deciding.

@@ -1,7 +1,7 @@
 /** `citytrust reader`: a software reader enrolled, refreshed and reporting to a running server, end to end. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -39,12 +39,30 @@ describe('citytrust reader', () => {
     const cfg = join(tmp.dir, 'door-12.json');
     writeFileSync(cfg, JSON.stringify({ readerId: 'door-12', tenant: 'acme', site: 'hq', resources: ['door:hq/floor3/d12'], serverUrl: url }));
 
-    ok(['reader', 'init', '--dir', home, '--config-file', cfg, '--root', root.spki]);
+    // The reader pins the one city root: the PKI root CA certificate (P-384 by default), as a PEM file.
+    const cas = (await (await fetch(`${url}/v1/pki/cas`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { purpose: string; state: string; keyType: string; certificatePem: string }[];
+    const pkiRoot = cas.find((c) => c.purpose === 'root' && c.state === 'active')!;
+    const rootPem = join(tmp.dir, 'city-root.pem');
+    writeFileSync(rootPem, pkiRoot.certificatePem);
+    ok(['reader', 'init', '--dir', home, '--config-file', cfg, '--root', rootPem]);
+    const pinned = JSON.parse(readFileSync(join(home, 'root.json'), 'utf8')) as { alg: string; spki: string };
+    assert.equal(pinned.alg, 'ES384');
+    assert.notEqual(pinned.spki, root.spki, 'the PKI root, not the credential root');
+    // A reader that pinned the credential root SPKI (the old set-up) keeps working; garbage is refused.
+    const oldHome = join(tmp.dir, 'old-reader');
+    ok(['reader', 'init', '--dir', oldHome, '--config-file', cfg, '--root', root.spki]);
+    assert.equal((JSON.parse(readFileSync(join(oldHome, 'root.json'), 'utf8')) as { alg: string }).alg, 'ES256');
+    const bad = runCli(['reader', 'init', '--dir', join(tmp.dir, 'bad'), '--config-file', cfg, '--root', 'AAAA', '--json']);
+    assert.equal(bad.status, 1);
+    assert.equal((JSON.parse(bad.stdout) as { error: { code: string } }).error.code, 'READER_CONFIG_INVALID');
     assert.match(ok(['reader', 'enroll', '--dir', home, '--token', token]), /enrolled: certificate/);
     const reused = runCli(['reader', 'enroll', '--dir', home, '--token', token, '--json']);
     assert.equal(reused.status, 1);
     assert.equal((JSON.parse(reused.stdout) as { error: { code: string; details?: { reason?: string } } }).error.details?.reason, 'DEVICE_BOOTSTRAP_USED');
     assert.match(ok(['reader', 'refresh', '--dir', home]), /trust list updated/);
+    // The trust list verifies for the old pin too (reader trust refresh needs enrolment; verify the list directly).
+    const trustList = new Uint8Array(await (await fetch(`${url}/v1/credentials/trust`)).arrayBuffer());
+    assert.equal(openReaderHome(oldHome, systemClock).trust.update({ trustList }, systemClock.now(), { persist: false }).trustList, 'updated');
     const status = JSON.parse(ok(['reader', 'status', '--dir', home, '--json'])) as { enrolled: boolean; queuedEvents: number; trustListIat: number | null };
     assert.equal(status.enrolled, true);
     assert.equal(status.queuedEvents, 0);
