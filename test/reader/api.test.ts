@@ -13,6 +13,7 @@ import { Wallet, MemoryStorage, type SyncTransport } from '../../src/wallet/inde
 import { CityReaderAuthenticator, WalletTapResponder, walletCredentialSource } from '../../src/wallet/tap/index.ts';
 import type { ReaderKeyMaterial } from '../../src/tap/index.ts';
 import { auth, testApp, type TestApp } from '../helpers/app.ts';
+import { ReaderIngest } from '../../src/server/routes/reader-ingest.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 /** fetch over app.inject: the reader SDK's HTTP client talks to the server without a socket. */
@@ -107,6 +108,44 @@ describe('readers and the server', () => {
     await t.ctx.audit.checkpoint();
     const rows = await t.ctx.store.db.selectFrom('audit_events').select(['action', 'details']).where('seq', '>=', before).where('action', 'like', 'reader.%').execute();
     assert.deepEqual(rows.map((x) => x.action).sort(), ['reader.events.upload', 'reader.tap.alert']);
+  });
+
+  it('keeps the dashboard refusal counters on ingest, seeded once from the table, equal to a GROUP BY over the events for every scope', async () => {
+    const reference = async (tenant?: string): Promise<Record<string, number>> => {
+      let q = t.ctx.store.db.selectFrom('reader_events').select(['reason', (eb) => eb.fn.countAll<number>().as('n')]).where('allow', '=', 0);
+      if (tenant !== undefined) q = q.where('tenant_id', '=', tenant);
+      return Object.fromEntries((await q.groupBy('reason').execute()).map((r) => [r.reason, Number(r.n)]));
+    };
+    const admin = auth(t.adminToken);
+    const scopes = async () => {
+      const byOperator = (await t.app.inject({ method: 'GET', url: '/v1/readers/stats', headers: auth(operator) })).json<{ byReason: Record<string, number> }>().byReason;
+      const cityWide = (await t.app.inject({ method: 'GET', url: '/v1/readers/stats', headers: admin })).json<{ byReason: Record<string, number> }>().byReason;
+      const other = (await t.app.inject({ method: 'GET', url: '/v1/readers/stats?tenant=other', headers: admin })).json<{ byReason: Record<string, number> }>().byReason;
+      assert.deepEqual(byOperator, await reference('acme'));
+      assert.deepEqual(cityWide, await reference());
+      assert.deepEqual(other, await reference('other'));
+      return byOperator;
+    };
+    // Another tenant's refusals, already in the table before the counters are seeded.
+    await t.ctx.store.db
+      .insertInto('reader_events')
+      .values({ tenant_id: 'other', reader_id: 'gate-1', instance: 'ffeeddccbbaa9988', seq: 1, at: t.clock.now(), received_at: t.clock.now(), site: 'x', allow: 0, reason: 'CREDENTIAL_REVOKED', code: null, by_party: 'reader', resource: null, zones: null, credential_id: null, issuer: null, status_stale: 0, session: null, batch_hash: new Uint8Array(32) })
+      .execute();
+    const fresh = new ReaderIngest({ store: t.ctx.store, audit: t.ctx.audit, clock: t.clock, pki: t.ctx.pki, credentials: t.ctx.credentials });
+    assert.deepEqual((await fresh.stats(undefined)).byReason, await reference());
+    assert.deepEqual((await fresh.stats('other')).byReason, { CREDENTIAL_REVOKED: 1 });
+    assert.deepEqual((await fresh.stats('acme', 'other')).byReason, {}, 'a tenant scope never sees another tenant');
+    // The server's own counters were seeded earlier in this suite: rows written around ingest are not theirs to see.
+    await t.ctx.store.db.deleteFrom('reader_events').where('tenant_id', '=', 'other').execute();
+    await scopes();
+    // Uploads after seeding are counted as they are stored; duplicates are not.
+    const r = online(reader.identity);
+    await r.root;
+    r.queue.append(forged(t.clock.now()));
+    r.queue.append({ at: t.clock.now(), site: 'hq', allow: false, reason: 'CREDENTIAL_EXPIRED', by: 'reader' });
+    await r.online.upload();
+    const after = await scopes();
+    assert.ok((after.CREDENTIAL_EXPIRED ?? 0) >= 1);
   });
 
   it('takes a re-upload after a lost acknowledgement as duplicates, not new events', async () => {

@@ -80,6 +80,13 @@ const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export class ReaderIngest {
   readonly #d: ReaderIngestDeps;
+  /** Refusals by tenant and reason for the dashboard (stats()), once seeded; undefined before. */
+  #denials: Map<string, Map<string, number>> | undefined;
+  /** Uploads between their transaction's start and their count. */
+  #ingesting = 0;
+  /** Seeds under way, and whether an upload overlapped one. */
+  #seeding = 0;
+  #seedDirty = false;
 
   constructor(deps: ReaderIngestDeps) {
     this.#d = deps;
@@ -116,6 +123,10 @@ export class ReaderIngest {
     const seqs = events.map((e) => e.seq);
     if (new Set(seqs).size !== seqs.length) throw new CityTrustError('READER_UPLOAD_INVALID', 'a batch repeats a sequence number');
     const lastSeq = Math.max(...seqs);
+    this.#ingesting += 1;
+    if (this.#seeding) this.#seedDirty = true;
+    let counted = false;
+    try {
     const fresh = await this.#d.store.transaction(async (trx) => {
       // Insert-or-ignore, and count what was actually inserted: two uploads of the same events racing
       // (a retry while the first is in flight, two server instances) store and count each event once.
@@ -163,6 +174,8 @@ export class ReaderIngest {
       await this.#touch(trx, a, id, now, { events: add.length, granted, denied: add.length - granted, alerts, lastSeq, upload: true });
       return add;
     });
+    this.#countDenials(a.tenant, fresh);
+    counted = true;
     if (fresh.length > 0) {
       const granted = fresh.filter((e) => e.allow).length;
       await this.#d.audit.append({
@@ -183,6 +196,52 @@ export class ReaderIngest {
       }
     }
     return { accepted: fresh.length, duplicates: events.length - fresh.length, lastSeq };
+    } finally {
+      if (!counted) this.#ingesting -= 1;
+    }
+  }
+
+  /** After a commit: the new refusals go into the in-memory counters (see stats()). */
+  #countDenials(tenant: string, fresh: readonly ReaderEvent[]): void {
+    this.#ingesting -= 1;
+    if (this.#seeding) this.#seedDirty = true;
+    const counts = this.#denials;
+    if (counts === undefined) return;
+    let t = counts.get(tenant);
+    if (!t) counts.set(tenant, (t = new Map()));
+    for (const e of fresh) if (!e.allow) t.set(e.reason, (t.get(e.reason) ?? 0) + 1);
+  }
+
+  /** Refusals by tenant and reason, straight from the table. */
+  async #denialsFromTable(scope: string | undefined, tenant: string | undefined): Promise<Map<string, Map<string, number>>> {
+    let q = this.#d.store.db.selectFrom('reader_events').select(['tenant_id', 'reason', (eb) => eb.fn.countAll<number>().as('n')]).where('allow', '=', 0);
+    if (scope !== undefined) q = q.where('tenant_id', '=', scope);
+    if (tenant !== undefined) q = q.where('tenant_id', '=', tenant);
+    const out = new Map<string, Map<string, number>>();
+    for (const r of await q.groupBy(['tenant_id', 'reason']).execute()) {
+      let t = out.get(r.tenant_id);
+      if (!t) out.set(r.tenant_id, (t = new Map()));
+      t.set(r.reason, Number(r.n));
+    }
+    return out;
+  }
+
+  /**
+   * The refusal counters: read from the table once (all tenants), then kept on ingest. A seed that
+   * overlapped an upload is not kept (it may or may not hold that upload's rows): that call answers
+   * from its own query, and the next call seeds again.
+   */
+  async #denialCounts(scope: string | undefined, tenant: string | undefined): Promise<Map<string, Map<string, number>>> {
+    if (this.#denials) return this.#denials;
+    this.#seeding += 1;
+    this.#seedDirty = (this.#seeding > 1 && this.#seedDirty) || this.#ingesting > 0;
+    try {
+      const all = await this.#denialsFromTable(undefined, undefined);
+      if (!this.#seedDirty && this.#ingesting === 0) this.#denials ??= all;
+      return this.#denials ?? (await this.#denialsFromTable(scope, tenant));
+    } finally {
+      this.#seeding -= 1;
+    }
   }
 
   async #touch(
@@ -289,17 +348,18 @@ export class ReaderIngest {
   /** Dashboard counters: totals over the readers in scope, and refusals by reason. */
   async stats(scope: string | undefined, tenant?: string): Promise<{ readers: number; events: number; granted: number; denied: number; alerts: number; byReason: Record<string, number> }> {
     const readers = await this.list(scope, tenant);
-    let q = this.#d.store.db.selectFrom('reader_events').select(['reason', (eb) => eb.fn.countAll<number>().as('n')]).where('allow', '=', 0);
-    if (scope !== undefined) q = q.where('tenant_id', '=', scope);
-    if (tenant !== undefined) q = q.where('tenant_id', '=', tenant);
-    const rows = await q.groupBy('reason').execute();
+    const byReason = new Map<string, number>();
+    for (const [t, reasons] of await this.#denialCounts(scope, tenant)) {
+      if ((scope !== undefined && t !== scope) || (tenant !== undefined && t !== tenant)) continue;
+      for (const [reason, n] of reasons) byReason.set(reason, (byReason.get(reason) ?? 0) + n);
+    }
     return {
       readers: readers.length,
       events: readers.reduce((n, r) => n + r.events, 0),
       granted: readers.reduce((n, r) => n + r.granted, 0),
       denied: readers.reduce((n, r) => n + r.denied, 0),
       alerts: readers.reduce((n, r) => n + r.alerts, 0),
-      byReason: Object.fromEntries(rows.map((r) => [r.reason, Number(r.n)])),
+      byReason: Object.fromEntries([...byReason].filter(([, n]) => n > 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     };
   }
 }
