@@ -233,6 +233,9 @@ export class ReaderIngest {
    */
   async #denialCounts(scope: string | undefined, tenant: string | undefined): Promise<Map<string, Map<string, number>>> {
     if (this.#denials) return this.#denials;
+    // The counters see only this instance's uploads: on PostgreSQL several instances may share the
+    // events table, so there every call answers from the table (an embedded SQLite store has one server).
+    if (this.#d.store.dialect !== 'sqlite') return this.#denialsFromTable(scope, tenant);
     this.#seeding += 1;
     this.#seedDirty = (this.#seeding > 1 && this.#seedDirty) || this.#ingesting > 0;
     try {
