@@ -279,6 +279,16 @@ export class Wallets {
     return { nonce: toBase64Url(nonce), expiresAt };
   }
 
+  /** The wallet's unspent, unexpired nonce (sync and holder statements); spending it is the caller's, in its own write. */
+  async #liveNonce(walletId: string, nonce: Uint8Array): Promise<{ id: string }> {
+    if (nonce.length !== 32) throw new CityTrustError('WALLET_NONCE_INVALID', 'unknown nonce');
+    const row = await this.#deps.store.db.selectFrom('wallet_challenges').select(['id', 'used_at', 'expires_at']).where('id', '=', `wn_${toHexDigest(nonce)}`).where('wallet_id', '=', walletId).executeTakeFirst();
+    if (!row) throw new CityTrustError('WALLET_NONCE_INVALID', 'unknown nonce');
+    if (row.used_at !== null) throw new CityTrustError('WALLET_SYNC_REPLAYED', 'this nonce was already used');
+    if (Number(row.expires_at) <= this.#deps.clock.now()) throw new CityTrustError('WALLET_NONCE_INVALID', 'the nonce has expired');
+    return row;
+  }
+
   /**
    * A holder's own statement, outside sync (consent to offers): the wallet signs `toBeSigned(nonce)`
    * with its SE key over a fresh single-use nonce from `nonce()`. The nonce is spent here, so a
@@ -290,11 +300,7 @@ export class Wallets {
     if (w.state !== 'active') throw new CityTrustError('WALLET_INACTIVE', 'the wallet was deactivated');
     const nonce = b64('nonce', input.nonce);
     const signature = b64('signature', input.signature);
-    if (nonce.length !== 32) throw new CityTrustError('WALLET_NONCE_INVALID', 'unknown nonce');
-    const row = await store.db.selectFrom('wallet_challenges').selectAll().where('id', '=', `wn_${toHexDigest(nonce)}`).where('wallet_id', '=', id).executeTakeFirst();
-    if (!row) throw new CityTrustError('WALLET_NONCE_INVALID', 'unknown nonce');
-    if (row.used_at !== null) throw new CityTrustError('WALLET_SYNC_REPLAYED', 'this nonce was already used');
-    if (Number(row.expires_at) <= clock.now()) throw new CityTrustError('WALLET_NONCE_INVALID', 'the nonce has expired');
+    const row = await this.#liveNonce(id, nonce);
     const key = importRawPublicKey('P-256', fromBase64Url(w.publicKey));
     if (!verifySignature('ES256', key, toBeSigned(nonce), signature, 'raw')) throw new CityTrustError('WALLET_PROOF_INVALID', 'the signature does not verify with the wallet key');
     const used = await store.db.updateTable('wallet_challenges').set({ used_at: clock.now() }).where('id', '=', row.id).where('used_at', 'is', null).executeTakeFirst();
@@ -309,11 +315,7 @@ export class Wallets {
     const signature = b64('signature', input.signature);
     const ack = input.ack;
     if (typeof ack !== 'number' || !Number.isSafeInteger(ack) || ack < 0) throw new CityTrustError('INPUT_INVALID', 'ack is a non-negative integer');
-    if (nonce.length !== 32) throw new CityTrustError('WALLET_NONCE_INVALID', 'unknown nonce');
-    const row = await store.db.selectFrom('wallet_challenges').selectAll().where('id', '=', `wn_${toHexDigest(nonce)}`).where('wallet_id', '=', id).executeTakeFirst();
-    if (!row) throw new CityTrustError('WALLET_NONCE_INVALID', 'unknown nonce');
-    if (row.used_at !== null) throw new CityTrustError('WALLET_SYNC_REPLAYED', 'this nonce was already used');
-    if (Number(row.expires_at) <= clock.now()) throw new CityTrustError('WALLET_NONCE_INVALID', 'the nonce has expired');
+    const row = await this.#liveNonce(id, nonce);
     const key = importRawPublicKey('P-256', fromBase64Url(w.publicKey));
     if (!verifySignature('ES256', key, syncToBeSigned(id, nonce, ack), signature, 'raw')) {
       throw new CityTrustError('WALLET_PROOF_INVALID', 'the sync signature does not verify with the wallet key');
