@@ -6,23 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { KeyObject } from 'node:crypto';
 import { coseVerifierKey, createCoseSign1, fromCoseKey, keyObjectSigner, verifyCoseSign1 } from '../../src/crypto/index.ts';
 import { coseKeyMapFromJson, loadCose, plaintextOf, toHexUpper } from './cose-vectors.ts';
-
-/** The hex of each fenced block in a section: leading even-length hex tokens of each line. */
-function hexBlocks(markdown: string, heading: string): Uint8Array[] {
-  const section = markdown.split('\n## ').find((s) => s.startsWith(heading));
-  assert.ok(section, `section ${heading} not found`);
-  const blocks = section.split('```').filter((_, i) => i % 2 === 1);
-  return blocks.map((b) => {
-    let hex = '';
-    for (const line of b.split('\n')) {
-      for (const token of line.trim().split(/\s+/)) {
-        if (!/^(?:[0-9a-f]{2})+$/.test(token)) break;
-        hex += token;
-      }
-    }
-    return new Uint8Array(Buffer.from(hex, 'hex'));
-  });
-}
+import { hexBlocks } from '../helpers/doc-hex.ts';
 
 describe('docs/cose.md', () => {
   const doc = readFileSync(fileURLToPath(new URL('../../docs/cose.md', import.meta.url)), 'utf8');

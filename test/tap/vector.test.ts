@@ -8,23 +8,7 @@ import { aesGcmOpen, decodeCbor, ecdhSharedSecret, hkdfSha256, sha256, verifySig
 import { AirLog, ApduCard, ApduReaderLink, HOLDER_AUTH_CONTEXT, holderSignedData, sessionIv, Transcript } from '../../src/tap/index.ts';
 import { deterministicSign, rfc6979Nonce, toBig, to32 } from './rfc6979.ts';
 import { keyFromLabel, runVector } from './vector.ts';
-
-/** The hex of each fenced block in a section: leading even-length hex tokens of each line. */
-function hexBlocks(markdown: string, heading: string): Uint8Array[] {
-  const section = markdown.split('\n## ').find((s) => s.startsWith(heading));
-  assert.ok(section, `section ${heading} not found`);
-  const blocks = section.split('```').filter((_, i) => i % 2 === 1);
-  return blocks.map((b) => {
-    let hex = '';
-    for (const line of b.split('\n')) {
-      for (const token of line.trim().split(/\s+/)) {
-        if (!/^(?:[0-9a-f]{2})+$/.test(token)) break;
-        hex += token;
-      }
-    }
-    return new Uint8Array(Buffer.from(hex, 'hex'));
-  });
-}
+import { hexBlocks } from '../helpers/doc-hex.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const enc = new TextEncoder();
